@@ -1,0 +1,843 @@
+#!/usr/bin/env bash
+# make-traces.sh - build dnsvet's test captures from real parts.
+#
+# Real DNS servers (dnsmasq, unbound, BIND named) and real clients (glibc's
+# getaddrinfo via tools/resolve.c, dig, dnsperf) run in throw-away network
+# namespaces joined by veth pairs; faults are injected with iptables; tcpdump
+# records what crosses the wire.  Only serial-stall.pcap uses a scripted
+# client (it emulates glibc 2.27, which Debian 12 cannot run).
+#
+# usage: sudo pcaps/make-traces.sh [TRACE...]     (default: all traces)
+#   TRACE is a file name without .pcap, e.g. healthy serial-fallback.
+#   Environment: DV_KEEP=1 keeps the work directory (/tmp/dv-traces-TAG).
+#
+# Traffic stays on loopback and inside the namespaces this script creates
+# (10.53.0.0/24, 10.53.1.0/24, fd53::/64).  Namespaces carry a per-run tag so
+# concurrent runs do not clash; everything started is removed on exit.
+#
+# See pcaps/README.md for what each trace shows and its ground truth.
+set -eu
+set -o pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+OUT=$HERE
+EXP=$HERE/expected
+TAG=${DV_TAG:-$(( $$ % 100000 ))}
+NS_C=dv-cli-$TAG          # client
+NS_S=dv-srv-$TAG          # server / resolver
+NS_U=dv-up-$TAG           # upstream of the resolver (some traces)
+IF_C=dv${TAG}c            # client end of client<->server veth (in NS_C)
+IF_S=dv${TAG}s            # server end (in NS_S)
+IF_SU=dv${TAG}t           # server end of server<->upstream veth (in NS_S)
+IF_U=dv${TAG}u            # upstream end (in NS_U)
+WORK=/tmp/dv-traces-$TAG
+PY=/usr/bin/python3
+RESOLVE=$WORK/resolve
+PIDS=()
+NAMESPACES=()
+
+log() { printf '[make-traces %s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "must run as root (network namespaces, iptables)"
+
+# ---------------------------------------------------------------- cleanup ---
+cleanup() {
+    local rc=$? pid ns
+    set +e
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null
+    done
+    for pid in "${PIDS[@]}"; do
+        # bounded wait, then SIGKILL that same PID
+        for _ in 1 2 3 4 5 6 7 8 9 10; do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.2
+        done
+        kill -9 "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+    PIDS=()
+    for ns in "${NAMESPACES[@]}"; do
+        ip netns del "$ns" 2>/dev/null
+        rm -rf "/etc/netns/$ns"
+    done
+    NAMESPACES=()
+    if [ "${DV_KEEP:-0}" != 1 ]; then rm -rf "$WORK"; fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# ------------------------------------------------------------------ tools ---
+need_tools() {
+    local missing=() pkg
+    command -v dnsmasq  >/dev/null || missing+=(dnsmasq-base)
+    command -v unbound  >/dev/null || missing+=(unbound)
+    command -v named    >/dev/null || missing+=(bind9)
+    command -v dig      >/dev/null || missing+=(dnsutils)
+    command -v iptables >/dev/null || missing+=(iptables)
+    command -v ip       >/dev/null || missing+=(iproute2)
+    command -v tcpdump  >/dev/null || missing+=(tcpdump)
+    command -v tshark   >/dev/null || missing+=(tshark)
+    command -v dnsperf  >/dev/null || missing+=(dnsperf)
+    command -v gcc      >/dev/null || missing+=(gcc)
+    command -v taskset  >/dev/null || missing+=(util-linux)
+    command -v ethtool  >/dev/null || missing+=(ethtool)
+    [ -x "$PY" ]                   || missing+=(python3)
+    if [ ${#missing[@]} -gt 0 ]; then
+        log "installing: ${missing[*]}"
+        for _ in $(seq 1 30); do    # apt may be locked by another process
+            if DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"; then
+                return 0
+            fi
+            log "apt-get failed (locked?), retrying in 10 s"
+            sleep 10
+        done
+        die "could not install ${missing[*]}"
+    fi
+}
+
+# ---------------------------------------------------------------- network ---
+# topo [up]: client ns <-> server ns; with "up" also server ns <-> upstream ns.
+topo() {
+    teardown
+    ip netns add "$NS_C"; NAMESPACES+=("$NS_C")
+    ip netns add "$NS_S"; NAMESPACES+=("$NS_S")
+    ip link add "$IF_C" netns "$NS_C" type veth peer name "$IF_S" netns "$NS_S"
+    local ns
+    for ns in "$NS_C" "$NS_S"; do
+        ip -n "$ns" link set lo up
+        ip netns exec "$ns" ethtool -K lo tx off >/dev/null
+    done
+    ip -n "$NS_C" addr add 10.53.0.2/24 dev "$IF_C"
+    ip -n "$NS_C" addr add fd53::2/64 dev "$IF_C" nodad
+    ip -n "$NS_S" addr add 10.53.0.1/24 dev "$IF_S"
+    ip -n "$NS_S" addr add fd53::1/64 dev "$IF_S" nodad
+    # no offloads: tcpdump then sees the packets as sent (valid checksums)
+    ip netns exec "$NS_C" ethtool -K "$IF_C" tx off >/dev/null
+    ip netns exec "$NS_S" ethtool -K "$IF_S" tx off >/dev/null
+    ip -n "$NS_C" link set "$IF_C" up
+    ip -n "$NS_S" link set "$IF_S" up
+    if [ "${1:-}" = up ]; then
+        ip netns add "$NS_U"; NAMESPACES+=("$NS_U")
+        ip link add "$IF_SU" netns "$NS_S" type veth peer name "$IF_U" netns "$NS_U"
+        ip -n "$NS_U" link set lo up
+        ip netns exec "$NS_U" ethtool -K lo tx off >/dev/null
+        ip -n "$NS_S" addr add 10.53.1.1/24 dev "$IF_SU"
+        ip -n "$NS_U" addr add 10.53.1.2/24 dev "$IF_U"
+        ip netns exec "$NS_S" ethtool -K "$IF_SU" tx off >/dev/null
+        ip netns exec "$NS_U" ethtool -K "$IF_U" tx off >/dev/null
+        ip -n "$NS_S" link set "$IF_SU" up
+        ip -n "$NS_U" link set "$IF_U" up
+    fi
+    mkdir -p "/etc/netns/$NS_C"
+    resolv "options timeout:5 attempts:2"
+}
+
+# resolv LINE...: write the client namespace's resolv.conf
+resolv() {
+    {
+        echo "# written by make-traces.sh"
+        echo "nameserver 10.53.0.1"
+        local l
+        for l in "$@"; do echo "$l"; done
+    } > "/etc/netns/$NS_C/resolv.conf"
+}
+
+# stop all processes of the current trace and delete its namespaces
+teardown() {
+    local pid ns
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do
+        for _ in $(seq 1 25); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+        kill -9 "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    PIDS=()
+    for ns in "${NAMESPACES[@]}"; do
+        ip netns del "$ns" 2>/dev/null || true
+        rm -rf "/etc/netns/$ns"
+    done
+    NAMESPACES=()
+}
+
+# bg NS LOGFILE CMD...: start CMD in namespace NS in the background
+bg() {
+    local ns=$1 logf=$2; shift 2
+    ip netns exec "$ns" "$@" >"$logf" 2>&1 &
+    PIDS+=($!)
+    LASTPID=$!
+}
+
+# stop PID: stop one process we started (SIGTERM, bounded wait, SIGKILL)
+stop() {
+    local pid=$1 sig=${2:-TERM}
+    kill -"$sig" "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    forget "$pid"
+}
+
+# forget PID: drop a reaped PID from PIDS (so a recycled PID is never killed)
+forget() {
+    local p keep=()
+    for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+    PIDS=("${keep[@]}")
+}
+
+in_c() { ip netns exec "$NS_C" "$@"; }
+in_s() { ip netns exec "$NS_S" "$@"; }
+in_u() { ip netns exec "$NS_U" "$@"; }
+
+# wait_dns NS SERVER NAME [TYPE]: bounded wait until SERVER answers
+wait_dns() {
+    local ns=$1 srv=$2 name=$3 type=${4:-A}
+    for _ in $(seq 1 50); do
+        if ip netns exec "$ns" dig +time=1 +tries=1 +short "@$srv" "$name" "$type" \
+               >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    die "server $srv in $ns does not answer $name $type"
+}
+
+# ---------------------------------------------------------------- capture ---
+# cap_start NS IFACE FILE [extra tcpdump args]: start tcpdump, wait until ready
+cap_start() {
+    local ns=$1 ifc=$2 file=$3; shift 3
+    rm -f "$file"
+    bg "$ns" "$WORK/tcpdump.log" tcpdump -n -i "$ifc" --immediate-mode -U -w "$file" "$@" \
+        'port 53 or icmp or icmp6'
+    CAPPID=$LASTPID
+    for _ in $(seq 1 50); do
+        grep -q 'listening on' "$WORK/tcpdump.log" 2>/dev/null && break
+        sleep 0.1
+    done
+    grep -q 'listening on' "$WORK/tcpdump.log" || die "tcpdump did not start"
+    sleep 0.3
+}
+
+cap_stop() {
+    sleep 0.5            # let the last replies in
+    stop "$CAPPID" INT
+    log "$(grep -E 'packets (captured|received)' "$WORK/tcpdump.log" | tr '\n' ' ')"
+}
+
+# -------------------------------------------------------------- iptables ---
+# hex digits of a DNS name in wire format (labels, length-prefixed, then 00)
+wirehex() {
+    local name=$1 out="" label i
+    local IFS=.
+    for label in $name; do
+        out+=$(printf '%02x' "${#label}")
+        for ((i = 0; i < ${#label}; i++)); do
+            out+=$(printf '%02x' "'${label:i:1}")
+        done
+    done
+    printf '%s00' "$out"
+}
+# --hex-string for a name anywhere in a packet
+wire() { printf '|%s|' "$(wirehex "$1")"; }
+# --hex-string for a question (name followed by qtype and class IN): this
+# matches the question section only, never a compressed answer
+wireq() {
+    local t
+    case $2 in A) t=0001 ;; AAAA) t=001c ;; PTR) t=000c ;; TXT) t=0010 ;;
+               MX) t=000f ;; *) die "wireq: unknown type $2" ;; esac
+    printf '|%s%s0001|' "$(wirehex "$1")" "$t"
+}
+
+# ----------------------------------------------------------------- servers ---
+COMMON_HOSTS="www api db cache mail web1 web2 auth cdn img"
+
+start_dnsmasq() {   # start_dnsmasq NS [extra args]  (listens on all of NS's addresses)
+    local ns=$1; shift
+    local args=(-k --conf-file=/dev/null --no-resolv --no-hosts --no-poll
+                --bind-interfaces --user=root --group=root --cache-size=0
+                --pid-file="$WORK/dnsmasq-$ns.pid" --log-queries=extra
+                --log-facility="$WORK/dnsmasq-$ns.log"
+                --local=/test/ --local=/53.10.in-addr.arpa/
+                --local=/cluster.local/)
+    local i=1 h
+    for h in $COMMON_HOSTS; do
+        args+=(--host-record="$h.example.test,10.53.10.$i,fd53:10::$i")
+        args+=(--ptr-record="$i.10.53.10.in-addr.arpa,$h.example.test")
+        i=$((i + 1))
+    done
+    args+=(--mx-host=example.test,mail.example.test,10
+           --txt-record=example.test,"v=spf1 ip4:10.53.10.0/24 -all"
+           --txt-record=_dmarc.example.test,"v=DMARC1; p=reject")
+    bg "$ns" "$WORK/dnsmasq-$ns.out" dnsmasq "${args[@]}" "$@"
+    DNSMASQ_PID=$LASTPID
+}
+
+# unbound with local data; $1 = ns, $2 = listen addresses (space separated),
+# $3 = extra server: clauses (file content), $4 = extra top-level clauses
+start_unbound() {
+    local ns=$1 addrs=$2 extra=${3:-} top=${4:-} conf=$WORK/unbound-$1.conf a i=1 h
+    {
+        echo "server:"
+        for a in $addrs; do echo "  interface: $a"; done
+        cat <<EOF
+  port: 53
+  do-daemonize: no
+  username: ""
+  chroot: ""
+  directory: "$WORK"
+  pidfile: "$WORK/unbound-$ns.pid"
+  use-syslog: no
+  logfile: "$WORK/unbound-$ns.log"
+  verbosity: 1
+  num-threads: 1
+  so-reuseport: no
+  module-config: "iterator"
+  access-control: 0.0.0.0/0 allow
+  access-control: ::/0 allow
+  do-not-query-localhost: no
+  qname-minimisation: no
+  harden-referral-path: no
+  msg-cache-size: 1m
+  rrset-cache-size: 1m
+EOF
+        [ "${UB_LOCAL:-1}" = 1 ] && cat <<EOF
+  local-zone: "example.test." static
+  local-data: "example.test. 300 IN MX 10 mail.example.test."
+  local-data: 'example.test. 300 IN TXT "v=spf1 ip4:10.53.10.0/24 -all"'
+  local-zone: "10.53.10.in-addr.arpa." static
+EOF
+        [ "${UB_LOCAL:-1}" = 1 ] && for h in $COMMON_HOSTS; do
+            echo "  local-data: \"$h.example.test. 300 IN A 10.53.10.$i\""
+            echo "  local-data: \"$h.example.test. 300 IN AAAA fd53:10::$i\""
+            echo "  local-data-ptr: \"10.53.10.$i $h.example.test.\""
+            i=$((i + 1))
+        done
+        printf '%s\n' "$extra"
+        echo "remote-control:"
+        echo "  control-enable: no"
+        printf '%s\n' "$top"
+    } > "$conf"
+    unbound-checkconf "$conf" >/dev/null || die "bad unbound config $conf"
+    bg "$ns" "$WORK/unbound-$ns.out" unbound -d -c "$conf"
+    UNBOUND_PID=$LASTPID
+}
+
+# named: $1 = ns, $2 = listen addr, $3 = zone statements (file content)
+start_named() {
+    local ns=$1 addr=$2 zones=$3 dir=$WORK/named-$1
+    mkdir -p "$dir"
+    cat > "$dir/named.conf" <<EOF
+options {
+    directory "$dir";
+    pid-file "$dir/named.pid";
+    listen-on port 53 { $addr; };
+    listen-on-v6 { none; };
+    recursion no;
+    dnssec-validation no;
+    notify no;
+    minimal-responses yes;
+    rate-limit { responses-per-second 0; };
+};
+controls { };
+logging { channel c { file "$dir/named.log"; severity info; print-time yes; };
+          category default { c; }; category queries { c; }; };
+$zones
+EOF
+    named-checkconf "$dir/named.conf" || die "bad named config"
+    bg "$ns" "$WORK/named-$ns.out" named -g -u root -n 1 -c "$dir/named.conf"
+    NAMED_PID=$LASTPID
+}
+
+# zone FILE ORIGIN RECORD...: write a zone file with SOA and NS
+zone() {
+    local f=$1 origin=$2; shift 2
+    {
+        echo "\$TTL 300"
+        echo "@ IN SOA ns.$origin. hostmaster.$origin. 1 3600 600 86400 30"
+        echo "@ IN NS ns.$origin."
+        echo "ns IN A 10.53.0.1"
+        local r
+        for r in "$@"; do echo "$r"; done
+    } > "$f"
+}
+
+# start_named_std NS: named with the zones used by several traces
+#   example.test   the 10 common hosts (A+AAAA), lose*/drop*/slow* hosts,
+#                  many.example.test (40 A records: 680-byte answer),
+#                  big.example.test (TXT, about 1.3 KB)
+#   broken.test    zone file that fails to load: every query gets SERVFAIL
+#   cluster.local  kube-dns.kube-system.svc.cluster.local etc.; all other
+#                  names under cluster.local get NXDOMAIN
+#   internal       db.internal, api.internal, queue.internal (bare names)
+#   keydb          fails to load: keydb-0.keydb gets SERVFAIL (as CoreDNS did)
+start_named_std() {
+    local ns=$1 d=$WORK/named-$1 recs=() i=1 h
+    mkdir -p "$d"
+    for h in $COMMON_HOSTS lose lose2 drop1 drop2 drop3 gone dig1 dig2 ub1 ub2 slow1 slow2; do
+        recs+=("$h IN A 10.53.10.$i" "$h IN AAAA fd53:10::$i")
+        i=$((i + 1))
+    done
+    for i in $(seq 1 40); do recs+=("many IN A 10.53.20.$i"); done
+    for i in 1 2 3 4 5 6; do
+        recs+=("big IN TXT \"part-$i $(printf 'x%.0s' $(seq 1 200))\"")
+    done
+    recs+=("@ IN MX 10 mail" "@ IN TXT \"v=spf1 ip4:10.53.10.0/24 -all\"")
+    zone "$d/example.test.zone" example.test "${recs[@]}"
+    zone "$d/cluster.local.zone" cluster.local \
+        "kube-dns.kube-system.svc IN A 10.96.0.10" \
+        "keydb-1.keydb.default.svc IN A 10.244.1.7" \
+        "keydb-2.keydb.default.svc IN A 10.244.2.9" \
+        "keydb.default.svc IN A 10.244.1.7" "keydb.default.svc IN A 10.244.2.9"
+    zone "$d/internal.zone" internal \
+        "db IN A 10.53.30.1" "db IN AAAA fd53:30::1" \
+        "api IN A 10.53.30.2" "api IN AAAA fd53:30::2" \
+        "queue IN A 10.53.30.3"
+    printf 'this is not a zone file\n' > "$d/broken.zone"
+    start_named "$ns" "${2:-10.53.0.1}" "
+zone \"example.test\" { type primary; file \"$d/example.test.zone\"; };
+zone \"cluster.local\" { type primary; file \"$d/cluster.local.zone\"; };
+zone \"internal\" { type primary; file \"$d/internal.zone\"; };
+zone \"broken.test\" { type primary; file \"$d/broken.zone\"; };
+zone \"keydb\" { type primary; file \"$d/broken.zone\"; };"
+}
+
+# ------------------------------------------------------------ tshark helpers ---
+# count FILE FILTER: number of packets matching a display filter
+count() { tshark -n -r "$1" -Y "$2" 2>/dev/null | wc -l | tr -d ' '; }
+# unanswered FILE: queries with no response (two-pass analysis)
+unanswered() { tshark -n -2 -r "$1" -Y 'dns.flags.response==0 && !dns.response_in' 2>/dev/null | wc -l | tr -d ' '; }
+
+# expect TRACE key=value...: write pcaps/expected/TRACE.txt
+expect() {
+    local t=$1; shift
+    {
+        echo "# ground truth for $t.pcap, written by make-traces.sh $(date -u +%FT%TZ)"
+        printf '%s\n' "$@"
+    } > "$EXP/$t.txt"
+}
+
+summary() {   # summary FILE: one line with basic counts, for the log
+    local f=$1
+    log "$(basename "$f"): $(stat -c %s "$f") bytes, $(count "$f" dns) dns packets," \
+        "$(count "$f" 'dns.flags.response==0') queries, $(count "$f" 'dns.flags.response==1') responses," \
+        "$(unanswered "$f") unanswered"
+}
+
+# check DESCRIPTION ACTUAL EXPECTED: verify a ground-truth number
+check() {
+    if [ "$2" != "$3" ]; then
+        die "check failed: $1: got $2, expected $3"
+    fi
+    log "ok: $1 = $2"
+}
+
+# ================================================================= traces ===
+# names used by the glibc workloads (all exist in every server's data)
+NAMES10=""
+for h in $COMMON_HOSTS; do NAMES10+=" $h.example.test"; done
+
+# the healthy workload: 40 AF_UNSPEC lookups of 10 names (each name 4 times,
+# 100 ms apart) plus 4 dig queries (MX, TXT, PTR over IPv4, AAAA over IPv6).
+# $1 = trace name, $2... = command prefix for the resolver (e.g. taskset)
+healthy_workload() {
+    local t=$1; shift
+    # shellcheck disable=SC2086
+    in_c "$@" "$RESOLVE" -n 40 -d 100 $NAMES10 > "$WORK/$t.resolve.log"
+    in_c dig +tries=1 +time=2 @10.53.0.1 example.test MX   > "$WORK/$t.dig.log"
+    in_c dig +tries=1 +time=2 @10.53.0.1 example.test TXT  >> "$WORK/$t.dig.log"
+    in_c dig +tries=1 +time=2 @10.53.0.1 -x 10.53.10.3     >> "$WORK/$t.dig.log"
+    in_c dig +tries=1 +time=2 @fd53::1 www.example.test AAAA >> "$WORK/$t.dig.log"
+}
+
+# pair_modes FILE: print "parallel serial" counts of glibc A+AAAA pairs
+# (same client port and name): serial when the AAAA query leaves after the
+# A response arrived, parallel when it leaves before.
+pair_modes() {
+    tshark -n -r "$1" -T fields -E separator=' ' \
+        -e frame.time_epoch -e udp.srcport -e udp.dstport -e dns.id \
+        -e dns.flags.response -e dns.qry.type -e dns.qry.name \
+        -Y 'udp && dns' 2>/dev/null | "$PY" -c '
+import sys
+st = {}
+par = ser = 0
+for line in sys.stdin:
+    f = line.split()
+    if len(f) < 7: continue
+    t, sp, dp, resp, qt, qn = float(f[0]), f[1], f[2], f[4], f[5], f[6]
+    isresp = resp in ("1", "True")
+    s = st.setdefault((dp if isresp else sp, qn), {})
+    if not isresp:
+        if qt == "1" and "aq" not in s: s["aq"] = t
+        if qt == "28" and "q6" not in s:
+            s["q6"] = t
+            if "ar" in s: ser += 1
+            elif "aq" in s: par += 1
+    elif qt == "1" and "ar" not in s:
+        s["ar"] = t
+print(par, ser)'
+}
+
+# the A/AAAA pairs in order, one letter per pair: P parallel, S serial
+pair_pattern() {
+    tshark -n -r "$1" -T fields -E separator=' ' \
+        -e frame.time_epoch -e udp.srcport -e udp.dstport \
+        -e dns.flags.response -e dns.qry.type -e dns.qry.name \
+        -Y 'udp && dns' 2>/dev/null | "$PY" -c '
+import sys
+st = {}; out = []
+for line in sys.stdin:
+    f = line.split()
+    if len(f) < 6: continue
+    isresp = f[3] in ("1", "True")
+    s = st.setdefault((f[2] if isresp else f[1], f[5]), {})
+    if not isresp and f[4] == "28" and "q6" not in s and "aq" in s:
+        s["q6"] = 1
+        out.append("S" if "ar" in s else "P")
+    elif isresp and f[4] == "1":
+        s["ar"] = 1
+    elif not isresp and f[4] == "1":
+        s["aq"] = 1
+print("".join(out))'
+}
+
+NCPU=$(nproc)
+
+trace_healthy() {
+    local t=healthy f=$OUT/healthy.pcap pre=()
+    topo
+    start_dnsmasq "$NS_S"
+    # client and server on different CPUs: on one CPU the woken server can
+    # preempt the client between its two datagrams (see healthy-busy)
+    if [ "$NCPU" -ge 2 ]; then taskset -p -c 0 "$DNSMASQ_PID" >/dev/null; pre=(taskset -c 1); fi
+    wait_dns "$NS_C" 10.53.0.1 www.example.test
+    cap_start "$NS_C" "$IF_C" "$f"
+    healthy_workload $t "${pre[@]}"
+    cap_stop
+    summary "$f"
+    local q r u par ser
+    q=$(count "$f" 'dns.flags.response==0'); r=$(count "$f" 'dns.flags.response==1')
+    u=$(unanswered "$f")
+    check "$t queries" "$q" 84
+    check "$t responses" "$r" 84
+    check "$t unanswered" "$u" 0
+    check "$t failed lookups" "$(grep -vc 'rc=0' "$WORK/$t.resolve.log" || true)" 0
+    read -r par ser < <(pair_modes "$f")
+    check "$t A/AAAA pairs" "$((par + ser))" 40
+    log "$t pair pattern: $(pair_pattern "$f")"
+    expect $t "server=dnsmasq" "lookups=40" "names=10" "queries=$q" "responses=$r" \
+        "unanswered=$u" "dropped_replies=0" "a_aaaa_pairs=40" "parallel_pairs=$par" \
+        "serial_looking_pairs=$ser" "serial_fallback=no" "dig_queries=4" \
+        "ipv6_transport_queries=1" "rcode_noerror=$(count "$f" 'dns.flags.rcode==0 && dns.flags.response==1')"
+}
+
+# healthy-busy: the same workload while both CPUs run a busy loop (bounded by
+# timeout).  Nothing is lost; some parallel pairs look serial because the
+# server's A reply overtakes the client's second datagram.
+trace_healthy_busy() {
+    local t=healthy-busy f=$OUT/healthy-busy.pcap try par ser busy_pids=() c i
+    for try in 1 2 3; do
+        topo
+        start_dnsmasq "$NS_S"
+        wait_dns "$NS_C" 10.53.0.1 www.example.test
+        busy_pids=()
+        for c in $(seq 0 $((NCPU > 2 ? 1 : NCPU - 1))); do
+            for i in 1; do
+                bg "$NS_C" /dev/null taskset -c "$c" nice -n 0 timeout 30 sh -c 'while :; do :; done'
+                busy_pids+=("$LASTPID")
+            done
+        done
+        sleep 0.5
+        cap_start "$NS_C" "$IF_C" "$f"
+        healthy_workload $t
+        cap_stop
+        for i in "${busy_pids[@]}"; do stop "$i"; done
+        read -r par ser < <(pair_modes "$f")
+        log "$t try $try: $par parallel, $ser serial-looking pairs: $(pair_pattern "$f")"
+        [ "$ser" -ge 2 ] && break
+        teardown
+    done
+    summary "$f"
+    local q r u
+    q=$(count "$f" 'dns.flags.response==0'); r=$(count "$f" 'dns.flags.response==1')
+    u=$(unanswered "$f")
+    check "$t queries" "$q" 84
+    check "$t responses" "$r" 84
+    check "$t unanswered" "$u" 0
+    check "$t failed lookups" "$(grep -vc 'rc=0' "$WORK/$t.resolve.log" || true)" 0
+    check "$t A/AAAA pairs" "$((par + ser))" 40
+    [ "$ser" -ge 1 ] || log "WARNING: $t shows no serial-looking pair this time"
+    expect $t "server=dnsmasq" "lookups=40" "names=10" "queries=$q" "responses=$r" \
+        "unanswered=$u" "dropped_replies=0" "a_aaaa_pairs=40" "parallel_pairs=$par" \
+        "serial_looking_pairs=$ser" "serial_fallback=no" "dig_queries=4" \
+        "ipv6_transport_queries=1" "busy_loops=$NCPU"
+}
+
+# dnsfields FILE [FILTER]: one line per DNS packet:
+# time proto sport dport id qr rcode qtype qname (tab separated)
+dnsfields() {
+    tshark -n -r "$1" -Y "${2:-dns}" -T fields -E separator=/t \
+        -e frame.time_epoch -e ip.proto -e ipv6.nxt -e udp.srcport -e udp.dstport \
+        -e tcp.srcport -e tcp.dstport -e dns.id -e dns.flags.response \
+        -e dns.flags.rcode -e dns.qry.type -e dns.qry.name 2>/dev/null
+}
+
+# retries FILE: queries sent more than once with the same id, name and type
+# (glibc resends keep the id), with the ports used and the intervals
+retries() {
+    dnsfields "$1" 'dns.flags.response==0' | "$PY" -c '
+import sys, collections
+g = collections.OrderedDict()
+for line in sys.stdin:
+    f = line.rstrip("\n").split("\t")
+    t = float(f[0]); sport = f[3] or f[5]
+    qid, qtype, qname = f[7], f[10], f[11]
+    g.setdefault((qid, qname, qtype), []).append((t, sport))
+for (qid, qname, qtype), v in g.items():
+    if len(v) < 2: continue
+    iv = ",".join("%.3f" % (b[0] - a[0]) for a, b in zip(v, v[1:]))
+    ports = ",".join(p for _, p in v)
+    print("%s %s id=%s sends=%d ports=%s intervals=%s" % (qname, {"1":"A","28":"AAAA","12":"PTR","16":"TXT"}.get(qtype, qtype), qid, len(v), ports, iv))
+'
+}
+
+# serial-fallback: one glibc 2.36 process (one thread) resolving a name per
+# second.  Lookup 9 (lose.example.test) loses its AAAA reply once; glibc
+# waits 5 s, sets RES_SNGLKUP, resends A then AAAA serially, and stays
+# serial.  www.broken.test gets SERVFAIL: at lookup 6 (parallel mode) and at
+# lookups 17 and 22 (serial mode).
+SF_NAMES="www api db cache mail web1 broken web2 auth lose cdn img www api db cache mail broken web1 web2 auth img broken www api"
+trace_serial_fallback() {
+    local t=serial-fallback f=$OUT/serial-fallback.pcap try names="" n pre=() pat
+    for n in $SF_NAMES; do
+        if [ "$n" = broken ]; then names+=" www.broken.test"; else names+=" $n.example.test"; fi
+    done
+    for try in 1 2 3; do
+        topo
+        resolv "options timeout:5 attempts:2"
+        start_named_std "$NS_S"
+        if [ "$NCPU" -ge 2 ]; then taskset -p -c 0 "$NAMED_PID" >/dev/null; pre=(taskset -c 1); fi
+        wait_dns "$NS_C" 10.53.0.1 www.example.test
+        # drop the first AAAA reply for lose.example.test, and only that one
+        in_s iptables -A OUTPUT -p udp --sport 53 -m string --algo bm \
+            --hex-string "$(wireq lose.example.test AAAA)" \
+            -m statistic --mode nth --every 1000000 --packet 0 -j DROP
+        cap_start "$NS_C" "$IF_C" "$f"
+        # shellcheck disable=SC2086
+        in_c "${pre[@]}" "$RESOLVE" -d 1000 $names > "$WORK/$t.resolve.log" || true
+        cap_stop
+        DROPPED=$(in_s iptables -nvxL OUTPUT | awk '$3=="DROP"{s+=$1} END{print s+0}')
+        pat=$(pair_pattern "$f")
+        log "$t try $try: pair pattern $pat"
+        [ "$pat" = PPPPPPPPPPSSSSSSSSSSSSS ] && break
+        teardown
+    done
+    summary "$f"
+    cat "$WORK/$t.resolve.log" >&2
+    retries "$f" | tee "$WORK/$t.retries" >&2
+    local q r u par ser
+    q=$(count "$f" 'dns.flags.response==0'); r=$(count "$f" 'dns.flags.response==1')
+    u=$(unanswered "$f")
+    read -r par ser < <(pair_modes "$f")
+    check "$t pair pattern" "$pat" PPPPPPPPPPSSSSSSSSSSSSS
+    check "$t dropped replies (iptables counter)" "$DROPPED" 1
+    check "$t unanswered queries" "$u" 1
+    check "$t queries" "$q" 54
+    check "$t responses" "$r" 53
+    check "$t SERVFAIL responses" "$(count "$f" 'dns.flags.rcode==2')" 8
+    check "$t AAAA queries for www.broken.test" \
+        "$(count "$f" 'dns.flags.response==0 && dns.qry.type==28 && dns.qry.name=="www.broken.test"')" 2
+    local lose_iv sf_ports
+    lose_iv=$(awk '/^lose.example.test A /{sub(/.*intervals=/,""); print}' "$WORK/$t.retries")
+    expect $t "server=named" "glibc=$(ldd --version | head -1 | awk '{print $NF}')" \
+        "lookups=25" "queries=$q" "responses=$r" "unanswered=$u" "dropped_replies=$DROPPED" \
+        "dropped_reply=AAAA lose.example.test (lookup 9)" \
+        "a_aaaa_pairs=$((par + ser))" "parallel_pairs=$par" "serial_pairs=$ser" \
+        "pair_pattern=$pat" "serial_fallback=yes" "switch_lookup=lose.example.test" \
+        "switch_retry_interval_s=$lose_iv" "switch_retry_same_port=yes" "switch_retry_same_id=yes" \
+        "servfail_lookups=3" "servfail_responses=8" \
+        "servfail_parallel_mode=A+AAAA both SERVFAIL, both resent at once on the same port" \
+        "servfail_serial_mode=A SERVFAIL, A resent at once on a new port, SERVFAIL, no AAAA query" \
+        "stall_after_servfail=no"
+}
+
+# drop_first NS NAME TYPE N: in NS, drop the first N replies to the question
+# NAME/TYPE (each rule drops the first packet that reaches it)
+drop_first() {
+    local ns=$1 name=$2 type=$3 n=$4 i
+    for i in $(seq 1 "$n"); do
+        ip netns exec "$ns" iptables -A OUTPUT -p udp --sport 53 -m string --algo bm \
+            --hex-string "$(wireq "$name" "$type")" \
+            -m statistic --mode nth --every 1000000 --packet 0 -j DROP
+    done
+}
+# drop_all NS NAME TYPE: drop every reply to the question NAME/TYPE
+drop_all() {
+    ip netns exec "$1" iptables -A OUTPUT -p udp --sport 53 -m string --algo bm \
+        --hex-string "$(wireq "$2" "$3")" -j DROP
+}
+# dropped NS: sum of the DROP counters in NS's OUTPUT chain
+dropped() {
+    ip netns exec "$1" iptables -nvxL OUTPUT | awk '$3=="DROP"{s+=$1} END{print s+0}'
+}
+
+# retry-timeout: glibc (default 5 s timeout, attempts:3) and dig (+tries=3
+# +timeout=2) against named; iptables drops the first reply/replies of some
+# questions and every reply of one.
+trace_retry_timeout() {
+    local t=retry-timeout f=$OUT/retry-timeout.pcap pre=()
+    topo
+    resolv "options attempts:3"
+    start_named_std "$NS_S"
+    if [ "$NCPU" -ge 2 ]; then taskset -p -c 0 "$NAMED_PID" >/dev/null; pre=(taskset -c 1); fi
+    wait_dns "$NS_C" 10.53.0.1 www.example.test
+    local ty
+    for ty in A AAAA; do
+        drop_first "$NS_S" drop1.example.test $ty 1    # first try lost
+        drop_first "$NS_S" drop2.example.test $ty 1    # first try lost
+        drop_first "$NS_S" drop3.example.test $ty 2    # first two tries lost
+        drop_all   "$NS_S" gone.example.test $ty       # all three tries lost
+    done
+    drop_first "$NS_S" dig1.example.test A 2              # dig: 2 of 3 tries lost
+    drop_all   "$NS_S" dig2.example.test A                # dig: all lost
+    drop_first "$NS_S" ub1.example.test A 2               # unbound: 2 lost
+    # a caching forwarder in the client namespace (like a node-local cache)
+    UB_LOCAL=0 start_unbound "$NS_C" 127.0.0.1 '  local-zone: "test." nodefault
+forward-zone:
+  name: "."
+  forward-addr: 10.53.0.1'
+    wait_dns "$NS_C" 127.0.0.1 www.example.test
+    cap_start "$NS_C" "$IF_C" "$f"
+    in_c "${pre[@]}" "$RESOLVE" -d 500 www.example.test drop1.example.test \
+        api.example.test drop2.example.test db.example.test drop3.example.test \
+        cache.example.test gone.example.test mail.example.test \
+        > "$WORK/$t.resolve.log" || true
+    in_c dig +tries=3 +timeout=2 @10.53.0.1 dig1.example.test A > "$WORK/$t.dig.log" || true
+    in_c dig +tries=3 +timeout=2 @10.53.0.1 dig2.example.test A >> "$WORK/$t.dig.log" || true
+    in_c dig +tries=1 +timeout=15 @127.0.0.1 ub1.example.test A >> "$WORK/$t.dig.log" || true
+    cap_stop
+    DROPPED=$(dropped "$NS_S")
+    in_s iptables -nvxL OUTPUT > "$WORK/$t.iptables"
+    summary "$f"
+    cat "$WORK/$t.resolve.log" >&2
+    retries "$f" | tee "$WORK/$t.retries" >&2
+    local q r u pat ubt
+    q=$(count "$f" 'dns.flags.response==0'); r=$(count "$f" 'dns.flags.response==1')
+    u=$(unanswered "$f"); pat=$(pair_pattern "$f")
+    check "$t dropped replies (iptables counters)" "$DROPPED" 21
+    check "$t unanswered queries" "$u" 21
+    check "$t queries" "$q" 39
+    check "$t responses" "$r" 18
+    check "$t glibc pairs all parallel" "$pat" PPPPPPPPP
+    check "$t failed glibc lookups" "$(grep -c 'rc=-3' "$WORK/$t.resolve.log")" 1
+    check "$t ub1 queries from unbound (new id+port each)" \
+        "$(dnsfields "$f" 'dns.flags.response==0 && dns.qry.name=="ub1.example.test"' | awk -F'\t' '{print $8, $4}' | sort -u | wc -l)" 3
+    ubt=$(dnsfields "$f" 'dns.flags.response==0 && dns.qry.name=="ub1.example.test"' |
+          awk -F'\t' 'NR>1{printf "%s%.3f", (NR>2?",":""), $1-p} {p=$1}')
+    iv() { awk -v n="$1" -v ty="$2" '$1==n && $2==ty {sub(/.*intervals=/,""); print}' "$WORK/$t.retries"; }
+    expect $t "server=named" "glibc=$(ldd --version | head -1 | awk '{print $NF}')" \
+        "resolv_conf=options attempts:3 (timeout default 5)" \
+        "glibc_lookups=9" "glibc_failed_lookups=1" "queries=$q" "responses=$r" \
+        "unanswered=$u" "dropped_replies=$DROPPED" "a_aaaa_pairs=9" "serial_fallback=no" \
+        "glibc_retry_interval_s=5" "glibc_retry_same_id=yes" "glibc_retry_same_port=yes" \
+        "retry.drop1.example.test.A=$(iv drop1.example.test A)" \
+        "retry.drop1.example.test.AAAA=$(iv drop1.example.test AAAA)" \
+        "retry.drop2.example.test.A=$(iv drop2.example.test A)" \
+        "retry.drop3.example.test.A=$(iv drop3.example.test A)" \
+        "retry.gone.example.test.A=$(iv gone.example.test A)" \
+        "gone.example.test=3 tries of A+AAAA, all unanswered, EAI_AGAIN after 15 s" \
+        "dig_retry_interval_s=2" "dig_retry_same_id=yes" "dig_retry_same_port=no" \
+        "retry.dig1.example.test.A=$(iv dig1.example.test A)" \
+        "retry.dig2.example.test.A=$(iv dig2.example.test A)" \
+        "unbound_retry_same_id=no" "unbound_retry_same_port=no" \
+        "retry.ub1.example.test.A=$ubt"
+}
+
+# per_second FILE FILTER...: "second:count ..." for each filter (one line each)
+per_second() {
+    local f=$1 flt; shift
+    local t0
+    t0=$(tshark -n -r "$f" -T fields -e frame.time_epoch -c 1 2>/dev/null)
+    for flt in "$@"; do
+        tshark -n -r "$f" -Y "$flt" -T fields -e frame.time_epoch 2>/dev/null |
+            awk -v t0="$t0" '{c[int($1-t0)]++; if (int($1-t0)>m) m=int($1-t0)}
+                 END{for(i=0;i<=m;i++) printf "%s%d", (i?" ":""), c[i]+0; print ""}'
+    done
+}
+
+# unanswered: 120 AF_UNSPEC lookups (one getent process each, 10 per second)
+# against unbound while iptables in the server namespace drops 20% of the
+# replies at random, plus every reply during a 2-second burst.
+trace_unanswered() {
+    local t=unanswered f=$OUT/unanswered.pcap
+    topo
+    resolv "options timeout:1 attempts:2"
+    start_unbound "$NS_S" "10.53.0.1 fd53::1"
+    wait_dns "$NS_C" 10.53.0.1 www.example.test
+    in_s iptables -N DVRAND
+    in_s iptables -N DVBURST
+    in_s iptables -A OUTPUT -p udp --sport 53 -j DVBURST
+    in_s iptables -A OUTPUT -p udp --sport 53 -j DVRAND
+    in_s iptables -A DVRAND -m statistic --mode random --probability 0.2 -j DROP
+    cap_start "$NS_C" "$IF_C" "$f"
+    local t0 i n=0 burst_on=0 burst_off=0 dburst=0
+    t0=$(date +%s.%N)
+    # shellcheck disable=SC2086
+    set -- $NAMES10
+    for i in $(seq 0 119); do
+        in_c getent ahosts "${@:$((i % 10 + 1)):1}" >/dev/null &
+        if [ "$i" = 50 ]; then
+            in_s iptables -A DVBURST -j DROP; burst_on=$(date +%s.%N)
+        fi
+        if [ "$i" = 70 ]; then
+            dburst=$(in_s iptables -nvxL DVBURST | awk '$3=="DROP"{print $1}')
+            in_s iptables -F DVBURST; burst_off=$(date +%s.%N)
+        fi
+        n=$((n + 1))
+        sleep 0.1
+    done
+    wait_children
+    cap_stop
+    in_s iptables -nvxL > "$WORK/$t.iptables"
+    local drand
+    drand=$(awk '/^Chain DVRAND/{c=1;next} /^Chain/{c=0} c && $3=="DROP"{print $1}' "$WORK/$t.iptables")
+    summary "$f"
+    local q r u
+    q=$(count "$f" 'dns.flags.response==0'); r=$(count "$f" 'dns.flags.response==1')
+    u=$(unanswered "$f")
+    log "$t: random drops $drand, burst drops $dburst (unanswered $u)"
+    log "$t queries/s:   $(per_second "$f" 'dns.flags.response==0')"
+    log "$t responses/s: $(per_second "$f" 'dns.flags.response==1')"
+    log "$t unanswered/s: $(tshark -n -2 -r "$f" -Y 'dns.flags.response==0 && !dns.response_in' -T fields -e frame.time_relative 2>/dev/null | awk '{c[int($1)]++; if(int($1)>m)m=int($1)} END{for(i=0;i<=m;i++) printf "%d ", c[i]+0; print ""}')"
+    awk -v a="$t0" -v b="$burst_on" -v c="$burst_off" \
+        'BEGIN{printf "burst from %.2f to %.2f s after the first lookup\n", b-a, c-a}' | tee "$WORK/$t.burst" >&2
+}
+
+# wait for background jobs of this shell that are not long-lived servers
+wait_children() {
+    local j
+    for j in $(jobs -p); do
+        case " ${PIDS[*]} " in *" $j "*) continue ;; esac
+        wait "$j" 2>/dev/null || true
+    done
+}
+
+# ------------------------------------------------------------------- main ---
+ALL_TRACES="healthy healthy-busy serial-fallback retry-timeout"
+main() {
+    need_tools
+    mkdir -p "$WORK" "$EXP"
+    gcc -O2 -Wall -o "$RESOLVE" "$HERE/tools/resolve.c"
+    local t traces=${*:-$ALL_TRACES}
+    for t in $traces; do
+        declare -F "trace_${t//-/_}" >/dev/null || die "unknown trace $t"
+    done
+    for t in $traces; do
+        log "=== $t"
+        "trace_${t//-/_}"
+        teardown
+    done
+    log "done: $(cd "$OUT" && ls -l ./*.pcap | awk '{print $5, $9}' | tr '\n' ' ')"
+}
+[ "${DV_SOURCE:-0}" = 1 ] || main "$@"

@@ -1,0 +1,167 @@
+/*
+ * analyze.c: see analyze.h.
+ */
+#include "config.h"
+#include "analyze.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void analysis_opts_init(struct analysis_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	decode_config_default(&o->dcfg);
+	match_config_default(&o->mcfg);
+	o->detcfg.window = o->mcfg.window;
+}
+
+void analysis_opts_free(struct analysis_opts *o)
+{
+	detect_config_free(&o->detcfg);
+}
+
+int analysis_option(struct analysis_opts *o, int opt, const char *arg)
+{
+	char buf[64];
+	ts_t w;
+	long n;
+	char *end;
+
+	switch (opt) {
+	case OPT_PORT:
+		if (decode_set_ports(&o->dcfg, arg) < 0)
+			return error("--port: '%s' is not a comma list of ports", arg);
+		return 0;
+	case OPT_WINDOW:
+		w = parse_duration(arg);
+		if (w <= 0)
+			return error("--answer-window: '%s' is not a duration (e.g. 10s, 2500ms)", arg);
+		o->mcfg.window = o->detcfg.window = w;
+		return 0;
+	case OPT_SET:
+		return detect_config_set(&o->detcfg, arg);
+	case OPT_CONFIG:
+		return detect_config_file(&o->detcfg, arg);
+	case OPT_DETECTORS:
+		o->detcfg.only = arg;
+		return 0;
+	case OPT_MAX_OPEN:
+		n = strtol(arg, &end, 10);
+		if (*end || n < 16 || n > (1L << 28))
+			return error("--max-open: '%s' must be a number from 16 to %ld", arg, 1L << 28);
+		o->mcfg.max_txns = o->mcfg.max_lookups = (uint32_t)n;
+		return 0;
+	case OPT_RATE_BUDGET:
+		snprintf(buf, sizeof(buf), "rate-limit.budget=%s", arg);
+		return detect_config_set(&o->detcfg, buf);
+	case OPT_NO_PROGRESS:
+		o->no_progress = 1;
+		return 0;
+	}
+	return 1;
+}
+
+static void on_txn(void *ctx, const struct txn *t)
+{
+	struct analysis *a = ctx;
+
+	stats_txn(&a->st, t);
+	detect_txn(a->dc, t);
+	if (a->txn_sink)
+		a->txn_sink(a->sink_ctx, t);
+}
+
+static void on_lookup(void *ctx, const struct lookup *l)
+{
+	struct analysis *a = ctx;
+
+	stats_lookup(&a->st, l);
+	detect_lookup(a->dc, l);
+	if (a->lookup_sink)
+		a->lookup_sink(a->sink_ctx, l);
+}
+
+static void on_msg(void *ctx, const struct dnsmsg *m)
+{
+	struct analysis *a = ctx;
+
+	matcher_msg(a->mt, m);
+}
+
+static void progress(struct analysis *a, int final)
+{
+	struct timespec now;
+	ts_t t;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	t = (ts_t)now.tv_sec * NS_PER_SEC + now.tv_nsec;
+	if (!final && t - a->last_progress < NS_PER_SEC / 4)
+		return;
+	a->last_progress = t;
+	fprintf(stderr, "\rdnsvet: %.1f M packets, %.1f M queries, %zu open%s",
+		(double)a->in.st.packets / 1e6, (double)matcher_stats(a->mt)->queries / 1e6,
+		matcher_open_txns(a->mt), final ? "\n" : "   ");
+}
+
+void analysis_pkt(struct analysis *a, struct pkt *p)
+{
+	decode_pkt(&a->dec, p);
+	if (a->in.progress && !(a->in.st.packets & 0xffff))
+		progress(a, 0);
+	/* expire fragments and idle TCP streams now and then */
+	if (!(a->in.st.packets & 0x3ff)) {
+		frag_expire(&a->dec, a->dec.now, 0);
+		tcp_expire(&a->dec, a->dec.now, 0);
+	}
+}
+
+static void input_cb(void *ctx, struct pkt *p)
+{
+	analysis_pkt(ctx, p);
+}
+
+void analysis_init(struct analysis *a, struct analysis_opts *o, char **paths, int npaths)
+{
+	memset(a, 0, sizeof(*a));
+	a->opts = o;
+	a->in.paths = paths;
+	a->in.npaths = npaths;
+	a->in.progress = !o->no_progress && progress_wanted();
+	decoder_init(&a->dec, &o->dcfg, on_msg, a);
+	a->mt = matcher_new(&o->mcfg, on_txn, on_lookup, a);
+	stats_init(&a->st);
+	o->detcfg.window = o->mcfg.window;
+	a->dc = detect_new(&o->detcfg);
+}
+
+void analysis_end(struct analysis *a)
+{
+	decoder_finish(&a->dec);
+	matcher_finish(a->mt);
+	detect_finish(a->dc, &a->findings);
+}
+
+int analysis_run(struct analysis *a)
+{
+	int rc;
+
+	if (input_check(&a->in) < 0)
+		return -1;
+	a->in.stop = a->stop;
+	rc = input_run(&a->in, input_cb, a);
+	if (a->in.progress)
+		progress(a, 1);
+	analysis_end(a);
+	a->ran = 1;
+	return rc;
+}
+
+void analysis_release(struct analysis *a)
+{
+	findings_free(&a->findings);
+	detect_free(a->dc);
+	matcher_free(a->mt);
+	decoder_release(&a->dec);
+	stats_free(&a->st);
+}

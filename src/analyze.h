@@ -1,0 +1,84 @@
+/*
+ * analyze.h: one analysis run, the pipeline wired together:
+ *
+ *   input -> decoder -> matcher -> stats + detectors (+ an optional sink)
+ *
+ * Shared by report, tx, check and monitor, together with the options they
+ * all accept (--port, --answer-window, --set, --config, ...).
+ */
+#ifndef DNSVET_ANALYZE_H
+#define DNSVET_ANALYZE_H
+
+#include <getopt.h>
+
+#include "decode.h"
+#include "detect.h"
+#include "input.h"
+#include "match.h"
+#include "stats.h"
+
+struct analysis_opts {
+	struct decode_config dcfg;
+	struct match_config mcfg;
+	struct detect_config detcfg;
+	int no_progress;
+};
+
+struct analysis {
+	struct analysis_opts *opts;
+	struct input in;
+	struct decoder dec;
+	struct matcher *mt;
+	struct stats st;
+	struct detect_ctx *dc;
+	struct findings findings;
+	/* optional extra sinks (dnsvet tx, monitor) */
+	txn_fn txn_sink;
+	lookup_fn lookup_sink;
+	void *sink_ctx;
+	volatile int *stop;
+	ts_t last_progress;
+	int ran;
+};
+
+/* Options every analysing command takes. Append to a command's long
+ * options with ANALYSIS_LONGOPTS and pass unknown codes to
+ * analysis_option(). */
+enum {
+	OPT_PORT = 1000, OPT_WINDOW, OPT_SET, OPT_CONFIG, OPT_DETECTORS,
+	OPT_MAX_OPEN, OPT_RATE_BUDGET, OPT_NO_PROGRESS, OPT_ANALYSIS_LAST
+};
+#define ANALYSIS_LONGOPTS                                              \
+	{ "port", required_argument, NULL, OPT_PORT },                  \
+	{ "answer-window", required_argument, NULL, OPT_WINDOW },       \
+	{ "set", required_argument, NULL, OPT_SET },                    \
+	{ "config", required_argument, NULL, OPT_CONFIG },              \
+	{ "detectors", required_argument, NULL, OPT_DETECTORS },        \
+	{ "max-open", required_argument, NULL, OPT_MAX_OPEN },          \
+	{ "rate-budget", required_argument, NULL, OPT_RATE_BUDGET },    \
+	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS }
+
+#define ANALYSIS_HELP \
+	"  --port LIST           DNS ports (default 53), e.g. 53,8053\n" \
+	"  --answer-window DUR   unanswered after this long (default 10s)\n" \
+	"  --set DET.PARAM=VAL   set a detector threshold (dnsvet-detectors(7))\n" \
+	"  --config FILE         read DET.PARAM=VAL lines from FILE\n" \
+	"  --detectors LIST      run only these detectors (comma list)\n" \
+	"  --rate-budget PPS     flag seconds over a known packet budget\n" \
+	"  --max-open N          cap on open queries and lookups (default 1048576)\n"
+
+void analysis_opts_init(struct analysis_opts *o);
+/* 0 if handled, -1 on a bad value (error printed), 1 if not ours */
+int analysis_option(struct analysis_opts *o, int opt, const char *arg);
+void analysis_opts_free(struct analysis_opts *o);
+
+void analysis_init(struct analysis *a, struct analysis_opts *o, char **paths, int npaths);
+/* Read everything, finish matcher and detectors. 0, or -1 if an input
+ * could not be opened (error printed; exit status 2). */
+int analysis_run(struct analysis *a);
+/* For live use: feed packets one at a time, then analysis_end(). */
+void analysis_pkt(struct analysis *a, struct pkt *p);
+void analysis_end(struct analysis *a);
+void analysis_release(struct analysis *a);
+
+#endif

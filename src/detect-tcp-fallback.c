@@ -1,0 +1,15 @@
+/*
+ * detect-tcp-fallback.c: SKELETON, being written (issue 3). Produces no findings yet.
+ */
+#include "config.h"
+#include "detect.h"
+
+static const struct detector_param params[] = {
+	{ NULL, 0, NULL },
+};
+
+const struct detector detector_tcp_fallback = {
+	.name = "tcp-fallback",
+	.summary = "not implemented yet",
+	.params = params,
+};

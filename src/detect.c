@@ -1,0 +1,461 @@
+/*
+ * detect.c: the detector registry, thresholds, tags and finding helpers.
+ *
+ * How to add a detector (the whole checklist):
+ *
+ *  1. Write src/detect-foo.c with everything static except one
+ *     `const struct detector detector_foo = { .name = "foo", .summary, .params,
+ *     .init, .txn, .lookup, .finish, .free };`. It gets each finished
+ *     transaction and lookup as const, keeps what it needs in bounded memory,
+ *     and in .finish appends findings with finding_new() and friends, tags
+ *     the transactions that belong to them (detect_tag) and names evidence.
+ *  2. Declare it in the list below (extern) and add &detector_foo to
+ *     detectors[].
+ *  3. Add detect-foo.c to Makefile.am.
+ *  4. Add the smallest trace that triggers it and one that must not, under
+ *     pcaps/ (made by pcaps/make-traces.sh from real parts where possible),
+ *     with expected output: a line in tests/TESTLIST and, for counts,
+ *     tests/detectors.sh.
+ *  5. Document its id, what it counts, every parameter with its default and
+ *     the reasoning behind it, in man/dnsvet-detectors.7.
+ */
+#include "config.h"
+#include "detect.h"
+#include "names.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+extern const struct detector detector_unanswered, detector_retry_timeout,
+	detector_serial_fallback, detector_slow_aaaa, detector_ptr_flood,
+	detector_rate_limit, detector_search_walk, detector_tcp_fallback,
+	detector_servfail_burst, detector_amplification;
+
+const struct detector *const detectors[] = {
+	&detector_unanswered,
+	&detector_retry_timeout,
+	&detector_serial_fallback,
+	&detector_slow_aaaa,
+	&detector_ptr_flood,
+	&detector_rate_limit,
+	&detector_search_walk,
+	&detector_tcp_fallback,
+	&detector_servfail_burst,
+	&detector_amplification,
+};
+const size_t ndetectors = ARRAY_SIZE(detectors);
+
+const char *severity_str(int sev)
+{
+	switch (sev) {
+	case SEV_INFO: return "info";
+	case SEV_WARNING: return "warning";
+	case SEV_CRITICAL: return "critical";
+	default: return "none";
+	}
+}
+
+int severity_parse(const char *s)
+{
+	if (!strcasecmp(s, "info"))
+		return SEV_INFO;
+	if (!strcasecmp(s, "warning"))
+		return SEV_WARNING;
+	if (!strcasecmp(s, "critical"))
+		return SEV_CRITICAL;
+	if (!strcasecmp(s, "none"))
+		return SEV_NONE;
+	return -2;
+}
+
+/* ---- configuration ------------------------------------------------------ */
+
+static const struct detector *find_detector(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < ndetectors; i++)
+		if (strlen(detectors[i]->name) == len && !strncmp(detectors[i]->name, name, len))
+			return detectors[i];
+	return NULL;
+}
+
+static int param_exists(const struct detector *d, const char *param)
+{
+	const struct detector_param *p;
+
+	for (p = d->params; p && p->name; p++)
+		if (!strcmp(p->name, param))
+			return 1;
+	return 0;
+}
+
+int detect_config_set(struct detect_config *cfg, const char *assignment)
+{
+	const char *dot = strchr(assignment, '.'), *eq = strchr(assignment, '=');
+	const struct detector *d;
+	char key[128], *end;
+	double v;
+	size_t klen;
+
+	if (!dot || !eq || dot > eq)
+		return error("'%s': expected DETECTOR.PARAM=VALUE", assignment);
+	d = find_detector(assignment, (size_t)(dot - assignment));
+	if (!d)
+		return error("'%s': no detector '%.*s' (see dnsvet-detectors(7))", assignment,
+			     (int)(dot - assignment), assignment);
+	klen = (size_t)(eq - assignment);
+	while (klen && (assignment[klen - 1] == ' ' || assignment[klen - 1] == '\t'))
+		klen--;
+	if (klen >= sizeof(key))
+		return error("'%s': name too long", assignment);
+	memcpy(key, assignment, klen);
+	key[klen] = '\0';
+	if (!param_exists(d, key + (dot - assignment) + 1))
+		return error("'%s': detector '%s' has no parameter '%s'", assignment, d->name,
+			     key + (dot - assignment) + 1);
+	errno = 0;
+	v = strtod(eq + 1, &end);
+	while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')
+		end++;
+	if (errno || end == eq + 1 || *end)
+		return error("'%s': the value must be a number", assignment);
+	cfg->over = xrealloc(cfg->over, (cfg->nover + 1) * sizeof(*cfg->over));
+	cfg->over[cfg->nover].key = xstrdup(key);
+	cfg->over[cfg->nover].value = v;
+	cfg->nover++;
+	return 0;
+}
+
+int detect_config_file(struct detect_config *cfg, const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char line[1024];
+	int lineno = 0, rc = 0;
+
+	if (!fp)
+		return error("unable to open config file '%s': %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), fp)) {
+		char *s = line, *e;
+
+		lineno++;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		e = s + strlen(s);
+		while (e > s && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' '))
+			*--e = '\0';
+		if (!*s || *s == '#')
+			continue;
+		if (detect_config_set(cfg, s) < 0) {
+			error("%s:%d: in this line", path, lineno);
+			rc = -1;
+		}
+	}
+	fclose(fp);
+	return rc;
+}
+
+void detect_config_free(struct detect_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nover; i++)
+		free(cfg->over[i].key);
+	free(cfg->over);
+	cfg->over = NULL;
+	cfg->nover = 0;
+}
+
+/* ---- the run ----------------------------------------------------------- */
+
+struct tagmap {
+	uint8_t *bits;
+	uint64_t nbits;
+};
+
+struct detect_ctx {
+	const struct detect_config *cfg;
+	void *state[32];
+	int enabled[32];
+	struct tagmap tags[32];
+};
+
+static int detector_index(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ndetectors; i++)
+		if (!strcmp(detectors[i]->name, name))
+			return (int)i;
+	return -1;
+}
+
+static int enabled_by(const char *only, const char *name)
+{
+	const char *s = only;
+	size_t n = strlen(name);
+
+	if (!only)
+		return 1;
+	while (*s) {
+		const char *c = strchr(s, ',');
+		size_t len = c ? (size_t)(c - s) : strlen(s);
+
+		if (len == n && !strncmp(s, name, n))
+			return 1;
+		s += len + (c ? 1 : 0);
+	}
+	return 0;
+}
+
+double detect_param(struct detect_ctx *dc, const char *detector, const char *param)
+{
+	const struct detector_param *p;
+	int i = detector_index(detector);
+	size_t k;
+	char key[128];
+
+	if (i < 0)
+		BUG("no detector '%s'", detector);
+	snprintf(key, sizeof(key), "%s.%s", detector, param);
+	for (k = dc->cfg->nover; k-- > 0;)
+		if (!strcmp(dc->cfg->over[k].key, key))
+			return dc->cfg->over[k].value;
+	for (p = detectors[i]->params; p && p->name; p++)
+		if (!strcmp(p->name, param))
+			return p->def;
+	BUG("detector '%s' has no parameter '%s'", detector, param);
+}
+
+ts_t detect_window(struct detect_ctx *dc)
+{
+	return dc->cfg->window;
+}
+
+void detect_tag(struct detect_ctx *dc, const char *det, uint64_t seq)
+{
+	int i = detector_index(det);
+	struct tagmap *tm;
+
+	if (i < 0)
+		BUG("no detector '%s'", det);
+	tm = &dc->tags[i];
+	if (seq >= tm->nbits) {
+		uint64_t nb = tm->nbits ? tm->nbits : 4096;
+
+		while (nb <= seq)
+			nb *= 2;
+		tm->bits = xrealloc(tm->bits, nb / 8);
+		memset(tm->bits + tm->nbits / 8, 0, (nb - tm->nbits) / 8);
+		tm->nbits = nb;
+	}
+	tm->bits[seq / 8] |= (uint8_t)(1u << (seq % 8));
+}
+
+uint32_t detect_tags(const struct detect_ctx *dc, uint64_t seq)
+{
+	uint32_t mask = 0;
+	size_t i;
+
+	for (i = 0; i < ndetectors; i++)
+		if (seq < dc->tags[i].nbits && (dc->tags[i].bits[seq / 8] >> (seq % 8) & 1))
+			mask |= 1u << i;
+	return mask;
+}
+
+struct detect_ctx *detect_new(const struct detect_config *cfg)
+{
+	struct detect_ctx *dc = xcalloc(1, sizeof(*dc));
+	size_t i;
+
+	if (ndetectors > 32)
+		BUG("too many detectors for the tag mask");
+	dc->cfg = cfg;
+	for (i = 0; i < ndetectors; i++) {
+		dc->enabled[i] = enabled_by(cfg->only, detectors[i]->name);
+		if (dc->enabled[i] && detectors[i]->init)
+			dc->state[i] = detectors[i]->init(dc);
+	}
+	return dc;
+}
+
+void detect_txn(struct detect_ctx *dc, const struct txn *t)
+{
+	size_t i;
+
+	for (i = 0; i < ndetectors; i++)
+		if (dc->enabled[i] && detectors[i]->txn)
+			detectors[i]->txn(dc->state[i], t);
+}
+
+void detect_lookup(struct detect_ctx *dc, const struct lookup *l)
+{
+	size_t i;
+
+	for (i = 0; i < ndetectors; i++)
+		if (dc->enabled[i] && detectors[i]->lookup)
+			detectors[i]->lookup(dc->state[i], l);
+}
+
+static int cmp_finding(const void *a, const void *b)
+{
+	const struct finding *x = a, *y = b;
+	int c;
+
+	if (x->severity != y->severity)
+		return y->severity - x->severity;
+	c = detector_index(x->detector) - detector_index(y->detector);
+	if (c)
+		return c;
+	return x->first < y->first ? -1 : x->first > y->first;
+}
+
+void detect_finish(struct detect_ctx *dc, struct findings *out)
+{
+	size_t i;
+
+	for (i = 0; i < ndetectors; i++)
+		if (dc->enabled[i] && detectors[i]->finish)
+			detectors[i]->finish(dc->state[i], out);
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_finding);
+}
+
+void detect_free(struct detect_ctx *dc)
+{
+	size_t i;
+
+	if (!dc)
+		return;
+	for (i = 0; i < ndetectors; i++) {
+		if (dc->enabled[i] && detectors[i]->free)
+			detectors[i]->free(dc->state[i]);
+		free(dc->tags[i].bits);
+	}
+	free(dc);
+}
+
+/* ---- findings -------------------------------------------------------------- */
+
+struct finding *finding_new(struct findings *out, const char *detector, int severity)
+{
+	struct finding *f;
+
+	if (out->n == out->alloc) {
+		out->alloc = out->alloc ? out->alloc * 2 : 8;
+		out->v = xrealloc(out->v, out->alloc * sizeof(*out->v));
+	}
+	f = &out->v[out->n++];
+	memset(f, 0, sizeof(*f));
+	f->detector = detector;
+	f->severity = severity;
+	return f;
+}
+
+void finding_set(char **field, const char *fmt, ...)
+{
+	va_list ap;
+	struct sbuf sb = SBUF_INIT;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	sbuf_grow(&sb, (size_t)(n > 0 ? n : 0));
+	va_start(ap, fmt);
+	vsnprintf(sb.buf, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	free(*field);
+	*field = sb.buf;
+}
+
+void finding_affected(char **arr, int *n, const char *s)
+{
+	int i;
+
+	for (i = 0; i < *n; i++)
+		if (!strcmp(arr[i], s))
+			return;
+	if (*n < FINDING_MAX_AFFECTED)
+		arr[(*n)++] = xstrdup(s);
+}
+
+void txn_describe(const struct txn *t, char *buf, size_t n)
+{
+	char name[1100], lat[32], first[32];
+
+	name_str(t->qname, name, sizeof(name));
+	if (t->status == TXN_ANSWERED) {
+		fmt_dur(lat, sizeof(lat), TXN_LATENCY_FIRST(t));
+		snprintf(buf, n, "%s? %s %s%s after %s%s", qtype_str(t->qtype), name,
+			 rcode_str(TXN_RCODE(t)), DNS_TC(t->resp_flags) ? " (TC)" : "", lat,
+			 t->retrans ? " (retransmitted)" : "");
+	} else {
+		fmt_dur(first, sizeof(first), t->last_ts - t->first_ts);
+		snprintf(buf, n, "%s? %s %s%s%s", qtype_str(t->qtype), name,
+			 t->status == TXN_OPEN_AT_END ? "open at end" : "unanswered",
+			 t->retrans ? ", re-sent over " : "", t->retrans ? first : "");
+	}
+}
+
+void finding_evidence_raw(struct finding *f, uint64_t seq, ts_t ts, struct frameref q,
+			  struct frameref r, const char *what)
+{
+	struct evidence *e;
+
+	if (f->nev >= FINDING_MAX_EVIDENCE)
+		return;
+	e = &f->ev[f->nev++];
+	e->txn_seq = seq;
+	e->ts = ts;
+	e->q = q;
+	e->r = r;
+	snprintf(e->what, sizeof(e->what), "%s", what);
+}
+
+void finding_evidence(struct finding *f, const struct txn *t, const char *fmt, ...)
+{
+	char what[160];
+	struct frameref none = { 0, 0 };
+
+	if (fmt) {
+		va_list ap;
+
+		va_start(ap, fmt);
+		vsnprintf(what, sizeof(what), fmt, ap);
+		va_end(ap);
+	} else {
+		txn_describe(t, what, sizeof(what));
+	}
+	finding_evidence_raw(f, t->seq, t->first_ts, t->qframe,
+			     t->status == TXN_ANSWERED ? t->rframe : none, what);
+}
+
+void findings_free(struct findings *fs)
+{
+	size_t i;
+	int k;
+
+	for (i = 0; i < fs->n; i++) {
+		struct finding *f = &fs->v[i];
+
+		free(f->summary);
+		free(f->explanation);
+		free(f->fix);
+		for (k = 0; k < f->nservers; k++)
+			free(f->servers[k]);
+		for (k = 0; k < f->nclients; k++)
+			free(f->clients[k]);
+		for (k = 0; k < f->nnames; k++)
+			free(f->names[k]);
+		for (k = 0; k < f->nifaces; k++)
+			free(f->ifaces[k]);
+		sbuf_release(&f->details);
+		sbuf_release(&f->json);
+	}
+	free(fs->v);
+	memset(fs, 0, sizeof(*fs));
+}

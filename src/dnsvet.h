@@ -1,0 +1,198 @@
+/*
+ * dnsvet.h: the types that flow through the pipeline, one section per stage.
+ *
+ *   pcap bytes -> struct pkt (borrowed) -> struct dnsmsg (borrowed)
+ *              -> struct txn / struct lookup (owned by the matcher, passed
+ *                 to sinks as const) -> detectors -> struct finding
+ *
+ * A stage never keeps a pointer to what it was handed: packet bytes live
+ * only for the duration of the callback (libpcap's buffer), a txn only until
+ * the sink returns. Whatever a stage wants to keep, it copies into bounded
+ * memory of its own.
+ */
+#ifndef DNSVET_H
+#define DNSVET_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include "util.h"
+
+/* ---- addresses -------------------------------------------------------- */
+
+struct addr {
+	uint8_t family; /* 4 or 6; 0 = none */
+	uint8_t a[16];	/* IPv4 in a[0..3] */
+};
+
+int addr_eq(const struct addr *x, const struct addr *y);
+uint64_t addr_hash(const struct addr *a, uint64_t seed);
+/* "192.0.2.1" or "2001:db8::1"; buf >= 48 bytes */
+const char *addr_str(const struct addr *a, char *buf, size_t n);
+/* parse a numeric IPv4/IPv6 address; 0 on success */
+int addr_parse(const char *s, struct addr *a);
+
+/* ---- input.c: capture files -> struct pkt ----------------------------- */
+
+struct pkt {
+	const uint8_t *data; /* borrowed: valid during the callback only */
+	uint32_t caplen;     /* bytes present */
+	uint32_t len;	     /* bytes on the wire */
+	ts_t ts;
+	int linktype;	/* LINKTYPE_* value (pcap-linktype(7)) */
+	int32_t ifindex; /* capture interface (see input.h), -1 if unknown */
+	uint16_t file;	 /* index of the file in the run (0-based) */
+	uint64_t frame;	 /* 1-based frame number in that file (Wireshark's) */
+};
+
+/* ---- decode.c / decode-dns.c: struct pkt -> struct dnsmsg ------------- */
+
+/* EDNS(0) as seen in the OPT record of a message. */
+struct edns {
+	uint8_t present;
+	uint8_t do_bit;
+	uint8_t version;
+	uint8_t ecs_present;
+	uint16_t udp_size;
+	uint8_t ecs_family; /* 1 = IPv4, 2 = IPv6 (IANA address family) */
+	uint8_t ecs_source, ecs_scope;
+	uint8_t ecs_addr[16];
+};
+
+#define DNS_MAXNAME 255
+
+struct dnsmsg {
+	ts_t ts;
+	int32_t ifindex;
+	uint16_t file;
+	uint64_t frame;
+	uint8_t proto; /* 17 UDP or 6 TCP */
+	struct addr src, dst;
+	uint16_t sport, dport;
+
+	/* header */
+	uint16_t id;
+	uint16_t flags; /* raw second 16-bit word of the header */
+	uint16_t qdcount, ancount, nscount, arcount;
+
+	/* first question, name lower-cased, in wire form */
+	uint8_t has_question;
+	uint8_t qname_len;
+	uint8_t qname[DNS_MAXNAME + 1];
+	uint16_t qtype, qclass;
+
+	struct edns edns;
+	uint8_t rr_problem; /* the RR sections did not parse (counted) */
+
+	const uint8_t *wire; /* the whole message, borrowed */
+	uint32_t wire_len;
+};
+
+#define DNS_QR(f) (((f) >> 15) & 1)
+#define DNS_OPCODE(f) (((f) >> 11) & 0xf)
+#define DNS_AA(f) (((f) >> 10) & 1)
+#define DNS_TC(f) (((f) >> 9) & 1)
+#define DNS_RD(f) (((f) >> 8) & 1)
+#define DNS_RA(f) (((f) >> 7) & 1)
+#define DNS_RCODE(f) ((f)&0xf)
+
+enum { RCODE_NOERROR = 0, RCODE_FORMERR = 1, RCODE_SERVFAIL = 2,
+       RCODE_NXDOMAIN = 3, RCODE_NOTIMP = 4, RCODE_REFUSED = 5 };
+enum { QTYPE_A = 1, QTYPE_NS = 2, QTYPE_CNAME = 5, QTYPE_SOA = 6,
+       QTYPE_PTR = 12, QTYPE_MX = 15, QTYPE_TXT = 16, QTYPE_AAAA = 28,
+       QTYPE_SRV = 33, QTYPE_OPT = 41, QTYPE_SVCB = 64, QTYPE_HTTPS = 65 };
+
+/* ---- names.c: interned query names ------------------------------------ */
+
+/*
+ * Query names are interned: every open transaction and lookup with the same
+ * (lower-cased) name shares one struct name, freed when the last reference
+ * goes. This keeps per-query state small (see match.h).
+ */
+struct name {
+	struct name *next; /* hash chain */
+	uint64_t hash;
+	uint32_t refs;
+	uint8_t len;
+	uint8_t wire[]; /* lower-cased wire form */
+};
+
+/* ---- match.c: struct dnsmsg -> struct txn, struct lookup --------------- */
+
+enum txn_status {
+	TXN_ANSWERED = 0,
+	TXN_UNANSWERED,	 /* no response within the answer window */
+	TXN_OPEN_AT_END, /* capture ended before the window ran out */
+	TXN_EVICTED,	 /* given up on: the open-query table was full */
+};
+
+/* A frame reference a user can open in Wireshark: file + frame number. */
+struct frameref {
+	uint16_t file;
+	uint32_t frame;
+};
+
+struct lookup;
+
+/*
+ * One query and its response (or lack of one). Retransmissions of the same
+ * query on the same key are folded in: first_ts is when the user started
+ * waiting, last_ts the last (re)send. Owned by the matcher.
+ */
+struct txn {
+	/* matcher bookkeeping (hash chain and age list) */
+	struct txn *hnext, *older, *newer;
+	uint64_t hash;
+
+	uint64_t seq; /* 1-based, in query order: stable across runs */
+	struct name *qname;
+	struct lookup *lookup;
+	ts_t first_ts, last_ts, resp_ts;
+	struct addr client, server;
+	uint16_t cport, sport;
+	uint16_t id, qtype, qclass;
+	uint16_t resp_flags; /* raw flags of the (first) response */
+	uint16_t retrans;    /* extra sends with the same key before the answer */
+	uint8_t proto;
+	uint8_t status; /* enum txn_status, set when the txn is finished */
+	uint8_t q_edns_do : 1, q_has_edns : 1, q_has_ecs : 1, r_has_ecs : 1,
+		resp_ancount_zero : 1;
+	uint8_t ecs_scope;
+	uint16_t q_udp_size;
+	int32_t ifindex;
+	struct frameref qframe, rframe; /* first query, first response */
+};
+
+#define TXN_LATENCY_FIRST(t) ((t)->resp_ts - (t)->first_ts)
+#define TXN_LATENCY_LAST(t) ((t)->resp_ts - (t)->last_ts)
+#define TXN_RCODE(t) DNS_RCODE((t)->resp_flags)
+
+/*
+ * A lookup: all queries from one client for one (qname, qtype, qclass)
+ * until a definitive answer, within the answer window of the first query,
+ * across new ids, new source ports and other servers. Retries of a stub
+ * resolver show up here as several transactions.
+ */
+#define LOOKUP_MAX_SENDS 16
+struct lookup {
+	struct lookup *hnext, *older, *newer;
+	uint64_t hash;
+
+	uint64_t seq;
+	struct name *qname;
+	struct addr client;
+	uint16_t qtype, qclass;
+	ts_t first_ts, last_send_ts, final_ts; /* final_ts: last response */
+	uint32_t sends;		/* datagrams/messages sent, retransmissions included */
+	uint32_t txns, answered, open_txns;
+	uint16_t final_rcode;	/* rcode of the last response, 0xffff none */
+	uint8_t definitive;	/* got NOERROR/NXDOMAIN: later queries start a new lookup */
+	uint8_t new_id, new_port, new_server, new_proto; /* retry styles seen */
+	uint16_t first_id, first_port;
+	struct addr first_server;
+	int32_t ifindex;
+	uint8_t nsend_ts;
+	uint32_t send_off_us[LOOKUP_MAX_SENDS]; /* send times, us after first */
+	struct frameref first_frame, last_frame;
+};
+
+#endif

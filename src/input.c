@@ -1,0 +1,572 @@
+/*
+ * input.c: capture files -> struct pkt.
+ *
+ * Classic pcap is read with libpcap (pcap_fopen_offline_with_tstamp_precision,
+ * nanosecond timestamps). pcapng is read by the block reader below, because
+ * libpcap 1.10 (Debian 12) drops the Enhanced Packet Block's interface id
+ * (struct pcap_pkthdr has no field for it) and refuses files whose
+ * interfaces have different link types; we need both to keep every packet's
+ * capture interface. The reader handles SHB (either byte order, several
+ * sections), IDB (if_name, if_tsresol, if_tsoffset), EPB, SPB and the
+ * obsolete Packet Block, and skips every other block type.
+ *
+ * The file type is sniffed from the first four bytes; for a pipe those bytes
+ * are handed back to libpcap through a fopencookie() stream.
+ */
+
+#include "config.h"
+#include "input.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pcap/pcap.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- interfaces ------------------------------------------------------- */
+
+static char **ifaces;
+static int nifaces;
+
+int32_t iface_intern(const char *name)
+{
+	int i;
+
+	for (i = 0; i < nifaces; i++)
+		if (!strcmp(ifaces[i], name))
+			return i;
+	if (nifaces >= 4096)
+		return -1; /* absurd; treat as unknown rather than grow forever */
+	ifaces = xrealloc(ifaces, (size_t)(nifaces + 1) * sizeof(*ifaces));
+	ifaces[nifaces] = xstrdup(name);
+	return nifaces++;
+}
+
+const char *iface_name(int32_t id)
+{
+	return id >= 0 && id < nifaces ? ifaces[id] : NULL;
+}
+
+int iface_count(void)
+{
+	return nifaces;
+}
+
+static char **file_names;
+static int nfile_names;
+
+void input_register_file(int i, const char *path)
+{
+	if (i >= nfile_names) {
+		file_names = xrealloc(file_names, (size_t)(i + 1) * sizeof(*file_names));
+		while (nfile_names <= i)
+			file_names[nfile_names++] = NULL;
+	}
+	free(file_names[i]);
+	file_names[i] = xstrdup(path);
+}
+
+const char *input_file_name(int i)
+{
+	return i >= 0 && i < nfile_names && file_names[i] ? file_names[i] : "?";
+}
+
+int linktype_from_dlt(int dlt)
+{
+	switch (dlt) {
+	case DLT_NULL: return LT_NULL;
+	case DLT_EN10MB: return LT_ETHERNET;
+	case DLT_PPP: return LT_PPP;
+#ifdef DLT_PPP_SERIAL
+	case DLT_PPP_SERIAL: return LT_PPP_HDLC;
+#endif
+	case DLT_RAW: return LT_RAW;
+#if defined(DLT_LOOP)
+	case DLT_LOOP: return LT_LOOP;
+#endif
+	case DLT_LINUX_SLL: return LT_LINUX_SLL;
+#ifdef DLT_LINUX_SLL2
+	case DLT_LINUX_SLL2: return LT_LINUX_SLL2;
+#endif
+#ifdef DLT_IPV4
+	case DLT_IPV4: return LT_IPV4;
+#endif
+#ifdef DLT_IPV6
+	case DLT_IPV6: return LT_IPV6;
+#endif
+	default:
+		/* DLT_RAW is 12 or 14 depending on the OS; LINKTYPE_RAW is 101 */
+		if (dlt == 12 || dlt == 14)
+			return LT_RAW;
+		return 1000 + dlt; /* unknown: decode.c counts it */
+	}
+}
+
+/* ---- a stream with a pushed-back prefix (for pipes) --------------------- */
+
+struct prefixed {
+	FILE *fp;
+	unsigned char pre[8];
+	size_t npre, off;
+};
+
+static ssize_t prefixed_read(void *cookie, char *buf, size_t size)
+{
+	struct prefixed *pf = cookie;
+	size_t n = 0;
+
+	while (pf->off < pf->npre && n < size)
+		buf[n++] = (char)pf->pre[pf->off++];
+	if (n < size)
+		n += fread(buf + n, 1, size - n, pf->fp);
+	return (ssize_t)n;
+}
+
+static int prefixed_close(void *cookie)
+{
+	struct prefixed *pf = cookie;
+	int r = pf->fp == stdin ? 0 : fclose(pf->fp);
+
+	free(pf);
+	return r;
+}
+
+/* ---- pcapng ------------------------------------------------------------- */
+
+#define PCAPNG_SHB 0x0A0D0D0AU
+#define PCAPNG_MAX_BLOCK (16U * 1024 * 1024)
+
+struct ng_iface {
+	int linktype;
+	int32_t global;	 /* index in the run-wide table */
+	uint64_t tsdiv;	 /* ticks per second */
+	int64_t tsoff;	 /* seconds */
+};
+
+struct ng_reader {
+	FILE *fp;
+	int swap;
+	struct ng_iface *ifs;
+	int nifs;
+	unsigned char *buf;
+	size_t alloc;
+	uint64_t offset; /* of the next block */
+	int section;	 /* sections seen, to name interfaces uniquely */
+	ts_t last_ts;
+};
+
+static uint32_t ng32(const struct ng_reader *r, const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return r->swap ? __builtin_bswap32(v) : v;
+}
+
+static uint16_t ng16(const struct ng_reader *r, const unsigned char *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, 2);
+	return r->swap ? __builtin_bswap16(v) : v;
+}
+
+static void ng_add_iface(struct ng_reader *r, const unsigned char *b, uint32_t blen,
+			 const char *path)
+{
+	struct ng_iface *nif;
+	char name[128] = "";
+	uint32_t off = 16; /* type, len, linktype+reserved, snaplen */
+
+	r->ifs = xrealloc(r->ifs, (size_t)(r->nifs + 1) * sizeof(*r->ifs));
+	nif = &r->ifs[r->nifs];
+	nif->linktype = blen >= 12 ? ng16(r, b + 8) : -1;
+	nif->tsdiv = 1000000;
+	nif->tsoff = 0;
+	while (off + 4 <= blen - 4) {
+		uint16_t code = ng16(r, b + off), olen = ng16(r, b + off + 2);
+		const unsigned char *v = b + off + 4;
+
+		if (code == 0 || off + 4 + olen > blen - 4)
+			break;
+		if (code == 2 && olen > 0) { /* if_name */
+			size_t n = MIN((size_t)olen, sizeof(name) - 1);
+			struct sbuf sb = SBUF_INIT;
+
+			sbuf_add_escaped(&sb, v, strnlen((const char *)v, n));
+			snprintf(name, sizeof(name), "%s", sb.buf ? sb.buf : "");
+			sbuf_release(&sb);
+		} else if (code == 9 && olen >= 1) { /* if_tsresol */
+			unsigned e = v[0] & 0x7f;
+			uint64_t d = 1;
+			unsigned i;
+
+			if (e > 18)
+				e = 18; /* beyond ns nothing fits in 64 bits anyway */
+			for (i = 0; i < e; i++)
+				d *= (v[0] & 0x80) ? 2 : 10;
+			nif->tsdiv = d ? d : 1000000;
+		} else if (code == 14 && olen >= 8) { /* if_tsoffset */
+			memcpy(&nif->tsoff, v, 8);
+			if (r->swap)
+				nif->tsoff = (int64_t)__builtin_bswap64((uint64_t)nif->tsoff);
+		}
+		off += 4 + ((olen + 3U) & ~3U);
+	}
+	if (!name[0])
+		snprintf(name, sizeof(name), "%s#%d", path, r->nifs);
+	nif->global = iface_intern(name);
+	r->nifs++;
+}
+
+/* Read one block into r->buf. 1 = ok, 0 = clean EOF, -1 = truncated/bad. */
+static int ng_read_block(struct ng_reader *r, uint32_t *type, uint32_t *len,
+			 const char **why)
+{
+	unsigned char hdr[8];
+	size_t n = fread(hdr, 1, 8, r->fp);
+
+	if (n == 0)
+		return 0;
+	if (n < 8) {
+		*why = "file ends inside a block header";
+		return -1;
+	}
+	memcpy(type, hdr, 4);
+	if (*type == PCAPNG_SHB) {
+		unsigned char bom[4];
+		uint32_t magic;
+
+		if (fread(bom, 1, 4, r->fp) != 4) {
+			*why = "file ends inside a section header";
+			return -1;
+		}
+		memcpy(&magic, bom, 4);
+		if (magic == 0x1A2B3C4D)
+			r->swap = 0;
+		else if (magic == 0x4D3C2B1A)
+			r->swap = 1;
+		else {
+			*why = "bad byte-order magic in a section header";
+			return -1;
+		}
+		r->nifs = 0; /* interface ids are per section */
+		r->section++;
+		*len = ng32(r, hdr + 4);
+		if (*len < 28 || *len > PCAPNG_MAX_BLOCK || (*len & 3)) {
+			*why = "bad section header length";
+			return -1;
+		}
+		if (r->alloc < *len) {
+			r->buf = xrealloc(r->buf, *len);
+			r->alloc = *len;
+		}
+		memcpy(r->buf, hdr, 8);
+		memcpy(r->buf + 8, bom, 4);
+		if (fread(r->buf + 12, 1, *len - 12, r->fp) != *len - 12) {
+			*why = "file ends inside a section header";
+			return -1;
+		}
+		r->offset += *len;
+		return 1;
+	}
+	*type = ng32(r, hdr);
+	*len = ng32(r, hdr + 4);
+	if (*len < 12 || *len > PCAPNG_MAX_BLOCK || (*len & 3)) {
+		*why = "bad block length";
+		return -1;
+	}
+	if (r->alloc < *len) {
+		r->buf = xrealloc(r->buf, *len);
+		r->alloc = *len;
+	}
+	memcpy(r->buf, hdr, 8);
+	if (fread(r->buf + 8, 1, *len - 8, r->fp) != *len - 8) {
+		*why = "file ends inside a block";
+		return -1;
+	}
+	if (ng32(r, r->buf + *len - 4) != *len) {
+		*why = "block trailer does not match its length";
+		return -1;
+	}
+	r->offset += *len;
+	return 1;
+}
+
+static ts_t ng_ts(const struct ng_iface *nif, uint64_t ticks)
+{
+	ts_t sec = (ts_t)(ticks / nif->tsdiv);
+	uint64_t rem = ticks % nif->tsdiv;
+	ts_t ns;
+
+	if (nif->tsdiv == NS_PER_SEC)
+		ns = (ts_t)rem;
+	else if (nif->tsdiv < NS_PER_SEC)
+		ns = (ts_t)(rem * (uint64_t)(NS_PER_SEC / (ts_t)nif->tsdiv));
+	else
+		ns = (ts_t)(rem / (nif->tsdiv / (uint64_t)NS_PER_SEC));
+	return (sec + nif->tsoff) * NS_PER_SEC + ns;
+}
+
+/* Returns 0 when done (warning printed if the file was cut short). */
+static int read_pcapng(struct input *in, FILE *fp, int fileno_, const char *path,
+		       pkt_fn fn, void *ctx)
+{
+	struct ng_reader r = { .fp = fp, .offset = 0 };
+	uint64_t frame = 0;
+	const char *why = NULL;
+	int rc;
+
+	for (;;) {
+		uint32_t type, len;
+		struct pkt p;
+		const unsigned char *b;
+
+		if (in->stop && *in->stop)
+			break;
+		rc = ng_read_block(&r, &type, &len, &why);
+		if (rc <= 0)
+			break;
+		b = r.buf;
+		if (type == PCAPNG_SHB)
+			continue;
+		if (type == 1) { /* IDB */
+			if (len < 20) {
+				why = "interface block too short";
+				rc = -1;
+				break;
+			}
+			ng_add_iface(&r, b, len, path);
+			continue;
+		}
+		memset(&p, 0, sizeof(p));
+		if (type == 6 || type == 2) { /* EPB, obsolete PB */
+			uint32_t ifid, caplen, origlen;
+			uint64_t ticks;
+
+			if (len < 32) {
+				why = "packet block too short";
+				rc = -1;
+				break;
+			}
+			ifid = type == 6 ? ng32(&r, b + 8) : ng16(&r, b + 8);
+			ticks = ((uint64_t)ng32(&r, b + 12) << 32) | ng32(&r, b + 16);
+			caplen = ng32(&r, b + 20);
+			origlen = ng32(&r, b + 24);
+			if (caplen > len - 32) {
+				why = "packet block captured length exceeds the block";
+				rc = -1;
+				break;
+			}
+			frame++;
+			if (ifid >= (uint32_t)r.nifs) {
+				/* no such interface: count as undecodable, keep going */
+				in->st.packets++;
+				in->st.unsupported_link++;
+				continue;
+			}
+			p.data = b + 28;
+			p.caplen = caplen;
+			p.len = origlen;
+			p.ts = ng_ts(&r.ifs[ifid], ticks);
+			p.linktype = r.ifs[ifid].linktype;
+			p.ifindex = r.ifs[ifid].global;
+		} else if (type == 3) { /* SPB: no timestamp, interface 0 */
+			if (len < 16 || r.nifs < 1) {
+				frame++;
+				continue;
+			}
+			frame++;
+			p.data = b + 12;
+			p.len = ng32(&r, b + 8);
+			p.caplen = MIN(p.len, len - 16);
+			p.ts = r.last_ts;
+			p.linktype = r.ifs[0].linktype;
+			p.ifindex = r.ifs[0].global;
+		} else {
+			continue; /* NRB, ISB, DSB, custom...: nothing for us */
+		}
+		p.file = (uint16_t)fileno_;
+		p.frame = frame;
+		r.last_ts = p.ts;
+		in->st.packets++;
+		in->st.bytes += p.caplen;
+		if (!in->st.first_ts || p.ts < in->st.first_ts)
+			in->st.first_ts = p.ts;
+		if (p.ts > in->st.last_ts)
+			in->st.last_ts = p.ts;
+		fn(ctx, &p);
+	}
+	if (rc < 0) {
+		in->st.truncated_files++;
+		warning("'%s' is damaged or truncated after frame %" PRIu64
+			" (byte offset %" PRIu64 "): %s; results cover what was read",
+			path, frame, r.offset, why);
+	}
+	free(r.buf);
+	free(r.ifs);
+	return 0;
+}
+
+/* ---- classic pcap through libpcap ------------------------------------- */
+
+static int read_pcap(struct input *in, FILE *fp, int fileno_, const char *path,
+		     pkt_fn fn, void *ctx)
+{
+	char errbuf[PCAP_ERRBUF_SIZE] = "";
+	pcap_t *pc;
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	uint64_t frame = 0;
+	int linktype, rc;
+	int32_t ifindex = -1;
+
+	pc = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO,
+						       errbuf);
+	if (!pc) {
+		if (fp != stdin)
+			fclose(fp);
+		return error("'%s' is not a capture file libpcap can read: %s", path, errbuf);
+	}
+	linktype = linktype_from_dlt(pcap_datalink(pc));
+	while (!(in->stop && *in->stop)) {
+		struct pkt p;
+
+		rc = pcap_next_ex(pc, &h, &data);
+		if (rc != 1)
+			break;
+		frame++;
+		p.data = data;
+		p.caplen = h->caplen;
+		p.len = h->len;
+		p.ts = (ts_t)h->ts.tv_sec * NS_PER_SEC + h->ts.tv_usec;
+		p.linktype = linktype;
+		p.ifindex = ifindex;
+		p.file = (uint16_t)fileno_;
+		p.frame = frame;
+		in->st.packets++;
+		in->st.bytes += p.caplen;
+		if (!in->st.first_ts || p.ts < in->st.first_ts)
+			in->st.first_ts = p.ts;
+		if (p.ts > in->st.last_ts)
+			in->st.last_ts = p.ts;
+		fn(ctx, &p);
+	}
+	if (!(in->stop && *in->stop) && rc == PCAP_ERROR) {
+		in->st.truncated_files++;
+		warning("'%s' is truncated or damaged after frame %" PRIu64
+			": %s; results cover what was read", path, frame, pcap_geterr(pc));
+	}
+	pcap_close(pc); /* closes fp too */
+	return 0;
+}
+
+/* Open path, sniff the magic and return a stream positioned at byte 0. */
+static FILE *open_capture(const char *path, int *is_ng)
+{
+	unsigned char magic[4];
+	FILE *fp;
+	size_t n;
+	uint32_t m;
+	struct stat st;
+
+	if (!strcmp(path, "-")) {
+		fp = stdin;
+	} else {
+		fp = fopen(path, "rb");
+		if (!fp) {
+			error("unable to open '%s': %s", path, strerror(errno));
+			return NULL;
+		}
+		if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+			error("'%s' is a directory, not a capture file", path);
+			fclose(fp);
+			return NULL;
+		}
+	}
+	n = fread(magic, 1, 4, fp);
+	if (n < 4) {
+		error("'%s' is not a capture file: %s", path,
+		      n == 0 ? "it is empty" : "it is shorter than a file header");
+		if (fp != stdin)
+			fclose(fp);
+		return NULL;
+	}
+	memcpy(&m, magic, 4);
+	*is_ng = m == PCAPNG_SHB;
+	if (!*is_ng && m != 0xa1b2c3d4 && m != 0xd4c3b2a1 && m != 0xa1b23c4d &&
+	    m != 0x4d3cb2a1) {
+		error("'%s' is not a capture file (no pcap or pcapng magic number; "
+		      "first bytes %02x %02x %02x %02x)", path, magic[0], magic[1],
+		      magic[2], magic[3]);
+		if (fp != stdin)
+			fclose(fp);
+		return NULL;
+	}
+	if (fp != stdin && fseek(fp, 0, SEEK_SET) == 0)
+		return fp;
+	{
+		/* a pipe: hand the sniffed bytes back in front of the stream */
+		cookie_io_functions_t io = { .read = prefixed_read, .close = prefixed_close };
+		struct prefixed *pf = xcalloc(1, sizeof(*pf));
+		FILE *wrapped;
+
+		pf->fp = fp;
+		memcpy(pf->pre, magic, 4);
+		pf->npre = 4;
+		wrapped = fopencookie(pf, "rb", io);
+		if (!wrapped)
+			die("fopencookie failed: %s", strerror(errno));
+		return wrapped;
+	}
+}
+
+int input_check(struct input *in)
+{
+	int i, is_ng, stdin_seen = 0;
+
+	for (i = 0; i < in->npaths; i++) {
+		FILE *fp;
+
+		if (!strcmp(in->paths[i], "-")) {
+			if (stdin_seen++)
+				return error("'-' (standard input) given more than once");
+			continue; /* checked when read */
+		}
+		fp = open_capture(in->paths[i], &is_ng);
+		if (!fp)
+			return -1;
+		fclose(fp);
+	}
+	return 0;
+}
+
+int input_run(struct input *in, pkt_fn fn, void *ctx)
+{
+	int i, is_ng;
+
+	for (i = 0; i < in->npaths; i++) {
+		const char *path = in->paths[i];
+		FILE *fp;
+		int rc;
+
+		if (in->stop && *in->stop)
+			break;
+		input_register_file(i, path);
+		fp = open_capture(path, &is_ng);
+		if (!fp)
+			return -1;
+		if (is_ng) {
+			rc = read_pcapng(in, fp, i, path, fn, ctx);
+			if (fp != stdin)
+				fclose(fp);
+		} else {
+			rc = read_pcap(in, fp, i, path, fn, ctx);
+		}
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}

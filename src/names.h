@@ -1,0 +1,45 @@
+/*
+ * names.h: interned query names and the ldns-backed presentation helpers.
+ *
+ * name_intern() returns a struct name with one more reference; name_unref()
+ * drops one and frees the name with the last. Names are lower-cased wire
+ * form (the matcher compares qnames case-insensitively, as resolvers do).
+ */
+#ifndef DNSVET_NAMES_H
+#define DNSVET_NAMES_H
+
+#include "dnsvet.h"
+
+struct name *name_intern(const uint8_t *wire, uint8_t len);
+static inline struct name *name_ref(struct name *n)
+{
+	n->refs++;
+	return n;
+}
+void name_unref(struct name *n);
+size_t names_live(void);
+
+/* Presentation form of a wire name ("www.example.com."), via ldns; any
+ * byte that is not printable comes out as \DDD, so the text is safe for a
+ * terminal. Appends to sb. */
+void name_to_text(const uint8_t *wire, uint8_t len, struct sbuf *sb);
+/* Same, into a caller buffer (truncated if it must be). */
+const char *name_str(const struct name *n, char *buf, size_t size);
+
+/* "A", "AAAA", "TYPE65534"...; static storage */
+const char *qtype_str(uint16_t t);
+/* "NOERROR", "SERVFAIL", "RCODE12" */
+const char *rcode_str(uint16_t r);
+/* parse "AAAA" or "TYPE28" or "28"; -1 if unknown */
+int qtype_parse(const char *s);
+
+/* Number of labels in a wire name (root = 0). */
+int name_labels(const uint8_t *wire, uint8_t len);
+
+/*
+ * For a PTR name under in-addr.arpa with four numeric labels, set *ip4 to
+ * the address it asks about (host order) and return 1; otherwise 0.
+ */
+int name_ptr_ipv4(const uint8_t *wire, uint8_t len, uint32_t *ip4);
+
+#endif

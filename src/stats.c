@@ -1,0 +1,216 @@
+/*
+ * stats.c: see stats.h.
+ */
+#include "config.h"
+#include "stats.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int hist_index(uint64_t v)
+{
+	int msb, shift;
+
+	if (v < 2 * HIST_SUB)
+		return (int)v;
+	msb = 63 - __builtin_clzll(v);
+	shift = msb - 6; /* keep 7 significant bits: 64..127 after the shift */
+	if (shift > 34)
+		return HIST_BUCKETS - 1;
+	return 2 * HIST_SUB + (shift - 1) * HIST_SUB + (int)((v >> shift) - HIST_SUB);
+}
+
+static uint64_t hist_value(int i)
+{
+	int shift;
+	uint64_t lo;
+
+	if (i < 2 * HIST_SUB)
+		return (uint64_t)i;
+	shift = (i - 2 * HIST_SUB) / HIST_SUB + 1;
+	lo = ((uint64_t)((i - 2 * HIST_SUB) % HIST_SUB) + HIST_SUB) << shift;
+	return lo + ((uint64_t)1 << shift) / 2; /* midpoint */
+}
+
+void hist_add(struct hist *h, uint64_t us)
+{
+	if (!h->b)
+		h->b = xcalloc(HIST_BUCKETS, sizeof(*h->b));
+	h->b[hist_index(us)]++;
+	h->n++;
+	h->sum_us += us;
+	if (us > h->max_us)
+		h->max_us = us;
+}
+
+uint64_t hist_pct(const struct hist *h, double pct)
+{
+	uint64_t want, seen = 0;
+	int i;
+
+	if (!h->n)
+		return 0;
+	want = (uint64_t)(pct / 100.0 * (double)h->n + 0.999999);
+	if (want < 1)
+		want = 1;
+	for (i = 0; i < HIST_BUCKETS; i++) {
+		seen += h->b[i];
+		if (seen >= want) {
+			uint64_t v = hist_value(i);
+
+			return v > h->max_us ? h->max_us : v;
+		}
+	}
+	return h->max_us;
+}
+
+void hist_free(struct hist *h)
+{
+	free(h->b);
+	h->b = NULL;
+}
+
+void stats_init(struct stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	kmap_init(&s->servers, sizeof(struct ent_stats), 4096);
+	kmap_init(&s->clients, sizeof(struct ent_stats), 65536);
+	kmap_init(&s->qtypes, sizeof(struct ent_stats), 1024);
+	kmap_init(&s->qnames, sizeof(struct ent_stats), 50000);
+	kmap_init(&s->ifaces, sizeof(struct ent_stats), 1024);
+	kmap_init(&s->edns_qtype, sizeof(struct edns_qt), 1024);
+}
+
+static size_t addr_key(const struct addr *a, uint8_t *k)
+{
+	k[0] = a->family;
+	memcpy(k + 1, a->a, a->family == 4 ? 4 : 16);
+	return a->family == 4 ? 5 : 17;
+}
+
+static void ent_add(struct ent_stats *e, const struct txn *t, int with_lat)
+{
+	e->txns++;
+	e->sends += 1u + t->retrans;
+	e->retrans += t->retrans;
+	switch (t->status) {
+	case TXN_ANSWERED:
+		e->answered++;
+		e->rcodes[TXN_RCODE(t)]++;
+		if (with_lat)
+			hist_add(&e->lat, (uint64_t)(TXN_LATENCY_FIRST(t) / NS_PER_US));
+		break;
+	case TXN_UNANSWERED: e->unanswered++; break;
+	case TXN_OPEN_AT_END: e->open_at_end++; break;
+	}
+}
+
+void stats_txn(struct stats *s, const struct txn *t)
+{
+	uint8_t k[20];
+	uint16_t qt = t->qtype;
+	struct edns_qt *eq;
+
+	if (t->status == TXN_EVICTED) {
+		s->evicted++;
+		return;
+	}
+	if (t->proto == 17)
+		s->txn_udp++;
+	else
+		s->txn_tcp++;
+	if (t->status == TXN_ANSWERED) {
+		hist_add(&s->lat_first, (uint64_t)(TXN_LATENCY_FIRST(t) / NS_PER_US));
+		hist_add(&s->lat_last, (uint64_t)(TXN_LATENCY_LAST(t) / NS_PER_US));
+		s->rcodes[TXN_RCODE(t)]++;
+		if (t->proto == 17 && DNS_TC(t->resp_flags))
+			s->tc_udp++;
+	}
+	ent_add(kmap_get(&s->servers, k, addr_key(&t->server, k), NULL), t, 1);
+	ent_add(kmap_get(&s->clients, k, addr_key(&t->client, k), NULL), t, 0);
+	ent_add(kmap_get(&s->qtypes, &qt, sizeof(qt), NULL), t, 1);
+	ent_add(kmap_get(&s->qnames, t->qname->wire, t->qname->len, NULL), t, 0);
+	if (t->ifindex >= 0)
+		ent_add(kmap_get(&s->ifaces, &t->ifindex, sizeof(t->ifindex), NULL), t, 0);
+	eq = kmap_get(&s->edns_qtype, &qt, sizeof(qt), NULL);
+	eq->txns++;
+	if (t->q_has_edns) {
+		eq->edns++;
+		s->q_edns++;
+	}
+	if (t->q_edns_do) {
+		eq->do_bit++;
+		s->q_do++;
+	}
+	if (t->q_has_ecs) {
+		eq->ecs++;
+		s->q_ecs++;
+	}
+	if (t->r_has_ecs) {
+		eq->resp_ecs++;
+		s->r_ecs++;
+	}
+}
+
+void stats_lookup(struct stats *s, const struct lookup *l)
+{
+	s->lookups++;
+	if (l->answered)
+		s->lookups_answered++;
+	else
+		s->lookups_failed++;
+	if (l->sends > 1)
+		s->lookups_retried++;
+}
+
+static void free_ent_hists(struct kmap *m)
+{
+	struct kmap_ent **arr = kmap_entries(m);
+	size_t i;
+
+	for (i = 0; i < m->count; i++)
+		hist_free(&((struct ent_stats *)arr[i]->val)->lat);
+	if (m->other)
+		hist_free(&((struct ent_stats *)m->other)->lat);
+	free(arr);
+}
+
+void stats_free(struct stats *s)
+{
+	hist_free(&s->lat_first);
+	hist_free(&s->lat_last);
+	free_ent_hists(&s->servers);
+	free_ent_hists(&s->qtypes);
+	kmap_free(&s->servers);
+	kmap_free(&s->clients);
+	kmap_free(&s->qtypes);
+	kmap_free(&s->qnames);
+	kmap_free(&s->ifaces);
+	kmap_free(&s->edns_qtype);
+}
+
+static int cmp_ent(const void *a, const void *b)
+{
+	const struct kmap_ent *x = *(const struct kmap_ent *const *)a;
+	const struct kmap_ent *y = *(const struct kmap_ent *const *)b;
+	const struct ent_stats *ex = x->val, *ey = y->val;
+	size_t n;
+	int c;
+
+	if (ex->txns != ey->txns)
+		return ex->txns > ey->txns ? -1 : 1;
+	n = MIN(x->klen, y->klen);
+	c = memcmp(x->key, y->key, n);
+	if (c)
+		return c;
+	return (int)x->klen - (int)y->klen;
+}
+
+struct kmap_ent **stats_sorted(const struct kmap *m, size_t *n)
+{
+	struct kmap_ent **arr = kmap_entries(m);
+
+	qsort(arr, m->count, sizeof(*arr), cmp_ent);
+	*n = m->count;
+	return arr;
+}

@@ -1,0 +1,65 @@
+/*
+ * stats.h: the counters behind the report: latency histograms, rcodes,
+ * per server, client, qtype, qname and interface, and EDNS statistics.
+ *
+ * A sink of the matcher: stats_txn() for each finished transaction,
+ * stats_lookup() for each finished lookup. Bounded: each per-key table
+ * has a cap, beyond which keys are counted under "other".
+ */
+#ifndef DNSVET_STATS_H
+#define DNSVET_STATS_H
+
+#include "dnsvet.h"
+#include "kmap.h"
+
+/*
+ * Latency histogram in microseconds: exact below 128 us, then 64
+ * sub-buckets per power of two (relative error under 1.6 %). Percentiles
+ * are reported as the bucket's midpoint; max is exact.
+ */
+#define HIST_SUB 64
+#define HIST_BUCKETS (2 * HIST_SUB + 34 * HIST_SUB)
+struct hist {
+	uint64_t n;
+	uint64_t max_us;
+	uint64_t sum_us;
+	uint32_t *b; /* HIST_BUCKETS counters, allocated on first add */
+};
+void hist_add(struct hist *h, uint64_t us);
+uint64_t hist_pct(const struct hist *h, double pct);
+void hist_free(struct hist *h);
+
+struct ent_stats {
+	uint64_t txns, sends, answered, unanswered, open_at_end, retrans;
+	uint64_t rcodes[16];
+	struct hist lat;
+};
+
+struct stats {
+	struct hist lat_first; /* from the first send: what the user waited */
+	struct hist lat_last;  /* from the last send */
+	uint64_t rcodes[16];
+	uint64_t tc_udp; /* UDP answers with TC=1 */
+	uint64_t txn_udp, txn_tcp;
+	uint64_t evicted;
+	struct kmap servers, clients, qtypes, qnames, ifaces;
+	/* EDNS, per qtype: queries with EDNS, with DO, with ECS; answers with ECS */
+	struct kmap edns_qtype;
+	uint64_t q_edns, q_do, q_ecs, r_ecs;
+	/* lookups */
+	uint64_t lookups, lookups_answered, lookups_retried, lookups_failed;
+};
+
+struct edns_qt {
+	uint64_t txns, edns, do_bit, ecs, resp_ecs;
+};
+
+void stats_init(struct stats *s);
+void stats_txn(struct stats *s, const struct txn *t);
+void stats_lookup(struct stats *s, const struct lookup *l);
+void stats_free(struct stats *s);
+
+/* Sorted views for the report: entries by txns, descending, then key. */
+struct kmap_ent **stats_sorted(const struct kmap *m, size_t *n);
+
+#endif
