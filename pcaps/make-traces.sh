@@ -375,7 +375,8 @@ zone() {
 start_named_std() {
     local ns=$1 d=$WORK/named-$1 recs=() i=1 h
     mkdir -p "$d"
-    for h in $COMMON_HOSTS lose lose2 drop1 drop2 drop3 gone dig1 dig2 ub1 ub2 slow1 slow2; do
+    for h in $COMMON_HOSTS lose lose2 drop1 drop2 drop3 gone dig1 dig2 ub1 ub2 \
+             slow1 slow2 slow3 slow4 slow5 never1 never2 never3 never4 never5; do
         recs+=("$h IN A 10.53.10.$i" "$h IN AAAA fd53:10::$i")
         i=$((i + 1))
     done
@@ -572,6 +573,13 @@ trace_healthy_busy() {
         "unanswered=$u" "dropped_replies=0" "a_aaaa_pairs=40" "parallel_pairs=$par" \
         "serial_looking_pairs=$ser" "serial_fallback=no" "dig_queries=4" \
         "ipv6_transport_queries=1" "busy_loops=$NCPU"
+}
+
+# msgs FILE FILTER VALUE: number of DNS messages (not frames: one TCP
+# segment can carry several) whose dns.flags.response equals VALUE
+msgs() {
+    tshark -n -r "$1" -Y "$2" -T fields -e dns.flags.response 2>/dev/null |
+        tr ',' '\n' | grep -c "^$3\$" || true
 }
 
 # dnsfields FILE [FILTER]: one line per DNS packet:
@@ -781,7 +789,7 @@ trace_unanswered() {
     in_s iptables -A OUTPUT -p udp --sport 53 -j DVRAND
     in_s iptables -A DVRAND -m statistic --mode random --probability 0.2 -j DROP
     cap_start "$NS_C" "$IF_C" "$f"
-    local t0 i n=0 burst_on=0 burst_off=0 dburst=0
+    local t0 i n=0 burst_on=0 burst_off=0 dburst
     t0=$(date +%s.%N)
     # shellcheck disable=SC2086
     set -- $NAMES10
@@ -791,8 +799,8 @@ trace_unanswered() {
             in_s iptables -A DVBURST -j DROP; burst_on=$(date +%s.%N)
         fi
         if [ "$i" = 70 ]; then
-            dburst=$(in_s iptables -nvxL DVBURST | awk '$3=="DROP"{print $1}')
-            in_s iptables -F DVBURST; burst_off=$(date +%s.%N)
+            # end the burst; a RETURN in front keeps the DROP counter intact
+            in_s iptables -I DVBURST 1 -j RETURN; burst_off=$(date +%s.%N)
         fi
         n=$((n + 1))
         sleep 0.1
@@ -802,6 +810,7 @@ trace_unanswered() {
     in_s iptables -nvxL > "$WORK/$t.iptables"
     local drand
     drand=$(awk '/^Chain DVRAND/{c=1;next} /^Chain/{c=0} c && $3=="DROP"{print $1}' "$WORK/$t.iptables")
+    dburst=$(awk '/^Chain DVBURST/{c=1;next} /^Chain/{c=0} c && $3=="DROP"{print $1}' "$WORK/$t.iptables")
     summary "$f"
     local q r u
     q=$(count "$f" 'dns.flags.response==0'); r=$(count "$f" 'dns.flags.response==1')
@@ -811,7 +820,18 @@ trace_unanswered() {
     log "$t responses/s: $(per_second "$f" 'dns.flags.response==1')"
     log "$t unanswered/s: $(tshark -n -2 -r "$f" -Y 'dns.flags.response==0 && !dns.response_in' -T fields -e frame.time_relative 2>/dev/null | awk '{c[int($1)]++; if(int($1)>m)m=int($1)} END{for(i=0;i<=m;i++) printf "%d ", c[i]+0; print ""}')"
     awk -v a="$t0" -v b="$burst_on" -v c="$burst_off" \
-        'BEGIN{printf "burst from %.2f to %.2f s after the first lookup\n", b-a, c-a}' | tee "$WORK/$t.burst" >&2
+        'BEGIN{printf "%.1f-%.1f\n", b-a, c-a}' > "$WORK/$t.burst"
+    log "$t: burst window $(cat "$WORK/$t.burst") s after the first lookup"
+    check "$t unanswered = dropped replies" "$u" "$((drand + dburst))"
+    check "$t queries = responses + unanswered" "$q" "$((r + u))"
+    expect $t "server=unbound" "client=getent ahosts (one process per lookup), glibc $(ldd --version | head -1 | awk '{print $NF}')" \
+        "resolv_conf=options timeout:1 attempts:2" "lookups=120" "lookup_rate_per_s=10" \
+        "queries=$q" "responses=$r" "unanswered=$u" "dropped_replies=$((drand + dburst))" \
+        "dropped_random=$drand" "drop_probability=0.2" "dropped_burst=$dburst" \
+        "burst_window_s=$(cat "$WORK/$t.burst")" \
+        "queries_per_s=$(per_second "$f" 'dns.flags.response==0' | tr ' ' ,)" \
+        "responses_per_s=$(per_second "$f" 'dns.flags.response==1' | tr ' ' ,)" \
+        "glibc_retry_interval_s=1"
 }
 
 # wait for background jobs of this shell that are not long-lived servers
@@ -823,8 +843,194 @@ wait_children() {
     done
 }
 
+# search-walk: glibc with a Kubernetes-style resolv.conf (3 search domains,
+# ndots:5) resolving short names; named answers NXDOMAIN for the suffixed
+# names, so every lookup walks the list before the bare name.
+SW_NAMES="db.internal api.internal kube-dns.kube-system queue.internal keydb-0.keydb db.internal. api.internal. keydb-1.keydb www.example.test keydb-0.keydb."
+trace_search_walk() {
+    local t=search-walk f=$OUT/search-walk.pcap pre=()
+    topo
+    resolv "search default.svc.cluster.local svc.cluster.local cluster.local" "options ndots:5"
+    start_named_std "$NS_S"
+    if [ "$NCPU" -ge 2 ]; then taskset -p -c 0 "$NAMED_PID" >/dev/null; pre=(taskset -c 1); fi
+    wait_dns "$NS_C" 10.53.0.1 db.internal
+    cap_start "$NS_C" "$IF_C" "$f"
+    # shellcheck disable=SC2086
+    in_c "${pre[@]}" "$RESOLVE" -d 500 $SW_NAMES > "$WORK/$t.resolve.log" || true
+    cap_stop
+    summary "$f"
+    cat "$WORK/$t.resolve.log" >&2
+    local q r u nx sf
+    q=$(count "$f" 'dns.flags.response==0'); r=$(count "$f" 'dns.flags.response==1')
+    u=$(unanswered "$f")
+    nx=$(count "$f" 'dns.flags.response==1 && dns.flags.rcode==3')
+    sf=$(count "$f" 'dns.flags.response==1 && dns.flags.rcode==2')
+    check "$t queries" "$q" 56
+    check "$t responses" "$r" 56
+    check "$t unanswered" "$u" 0
+    check "$t NXDOMAIN responses" "$nx" 32
+    check "$t SERVFAIL responses" "$sf" 8
+    check "$t failed lookups (keydb-0.keydb twice)" "$(grep -c 'rc=-3' "$WORK/$t.resolve.log")" 2
+    local perlookup
+    perlookup=$(dnsfields "$f" 'dns.flags.response==0' | "$PY" -c '
+import sys
+names = sys.argv[1].split()
+out, cur, n, last = [], None, 0, 0.0
+rows = [l.rstrip("\n").split("\t") for l in sys.stdin]
+# lookups are 500 ms apart: split on gaps > 0.3 s
+for f in rows:
+    t = float(f[0])
+    if cur is not None and t - last > 0.3:
+        out.append(n); n = 0
+    cur = 1; n += 1; last = t
+out.append(n)
+print(",".join("%s:%d" % (a, b) for a, b in zip(names, out)))' "$SW_NAMES")
+    log "$t queries per lookup: $perlookup"
+    expect $t "server=named" "glibc=$(ldd --version | head -1 | awk '{print $NF}')" \
+        "resolv_conf=search default.svc.cluster.local svc.cluster.local cluster.local; options ndots:5" \
+        "lookups=10" "queries=$q" "responses=$r" "unanswered=$u" "dropped_replies=0" \
+        "nxdomain_responses=$nx" "servfail_responses=$sf" \
+        "queries_per_lookup=$perlookup" \
+        "lookups_without_trailing_dot=7" "lookups_with_trailing_dot=3" "failed_lookups=2" \
+        "serial_fallback=no" "a_aaaa_pairs=$((q / 2))"
+}
+
+# tcp-fallback: answers larger than 512 bytes (no EDNS) or 1232 bytes (EDNS)
+# come back truncated (TC=1) over UDP; glibc and dig repeat the question
+# over TCP.  Plus normal lookups.
+trace_tcp_fallback() {
+    local t=tcp-fallback f=$OUT/tcp-fallback.pcap pre=()
+    topo
+    resolv "options timeout:5 attempts:2"
+    start_named_std "$NS_S"
+    if [ "$NCPU" -ge 2 ]; then taskset -p -c 0 "$NAMED_PID" >/dev/null; pre=(taskset -c 1); fi
+    wait_dns "$NS_C" 10.53.0.1 www.example.test
+    cap_start "$NS_C" "$IF_C" "$f"
+    in_c "${pre[@]}" "$RESOLVE" -q -d 300 www.example.test many.example.test api.example.test \
+        many.example.test db.example.test > "$WORK/$t.resolve.log"
+    in_c dig +noedns +tries=1 +time=2 @10.53.0.1 many.example.test A > "$WORK/$t.dig.log"
+    in_c dig +noedns +tries=1 +time=2 @10.53.0.1 big.example.test TXT >> "$WORK/$t.dig.log"
+    in_c dig +tries=1 +time=2 @10.53.0.1 big.example.test TXT >> "$WORK/$t.dig.log"
+    in_c dig +tries=1 +time=2 @10.53.0.1 example.test MX >> "$WORK/$t.dig.log"
+    cap_stop
+    summary "$f"
+    cat "$WORK/$t.resolve.log" >&2
+    local uq ur tq tr tc ic
+    uq=$(count "$f" '!icmp && udp && dns.flags.response==0')
+    ur=$(count "$f" '!icmp && udp && dns.flags.response==1')
+    tq=$(msgs "$f" 'tcp && dns.flags.response==0' 0)
+    tr=$(msgs "$f" 'tcp && dns.flags.response==1' 1)
+    tc=$(count "$f" '!icmp && udp && dns.flags.response==1 && dns.flags.truncated==1')
+    ic=$(count "$f" 'icmp.type==3 && icmp.code==3')
+    log "$t: udp q/r $uq/$ur, tcp q/r $tq/$tr (messages), tc=1 $tc, icmp port unreachable $ic"
+    check "$t truncated UDP answers" "$tc" 7
+    check "$t UDP queries" "$uq" 18
+    check "$t UDP responses" "$ur" 18
+    check "$t TCP query messages" "$tq" 11
+    check "$t TCP response messages" "$tr" 11
+    log "$t: ICMP port unreachable for late AAAA replies: $ic (timing-dependent, 4 expected)"
+    check "$t unanswered" "$(unanswered "$f")" 0
+    check "$t TCP connections" "$(count "$f" 'tcp.flags.syn==1 && tcp.flags.ack==0')" 7
+    expect $t "server=named" "glibc=$(ldd --version | head -1 | awk '{print $NF}')" \
+        "glibc_lookups=5" "glibc_lookups_many=2" "dig_queries=4" \
+        "udp_queries=$uq" "udp_responses=$ur" "truncated_udp_responses=$tc" \
+        "tcp_query_messages=$tq" "tcp_response_messages=$tr" "tcp_connections=7" \
+        "icmp_port_unreachable=$ic" "unanswered=0" \
+        "many.example.test_A_answer_records=40" "many.example.test_A_answer_bytes_tcp=677" \
+        "glibc_rounds_per_many_lookup=2 (UDP A+AAAA, TC on A, TCP A+AAAA; then all again)" \
+        "glibc_tcp_retry=A and AAAA both re-asked over one TCP connection" \
+        "late_aaaa_udp_reply=arrives after glibc closed the UDP socket: ICMP port unreachable" \
+        "dig_tcp_retry=same id re-asked over a new TCP connection" \
+        "edns_tc=dig with EDNS (bufsize 1232) also gets TC=1 for the 1.3 KB TXT"
+}
+
+# latency_table FILE: per name: A latency, AAAA latency (first query to first
+# response, any id/port), AAAA rcode, number of A and AAAA queries
+latency_table() {
+    dnsfields "$1" '!icmp && dns' | "$PY" -c '
+import sys, collections
+d = collections.OrderedDict()
+rc = {"0": "NOERROR", "2": "SERVFAIL", "3": "NXDOMAIN", "5": "REFUSED"}
+for line in sys.stdin:
+    f = line.rstrip("\n").split("\t")
+    t, qr, rcode, qt, qn = float(f[0]), f[8], f[9], f[10], f[11]
+    e = d.setdefault(qn, {"1": {"q": [], "r": []}, "28": {"q": [], "r": []}})
+    if qt not in e: continue
+    if qr in ("0", "False"): e[qt]["q"].append(t)
+    else: e[qt]["r"].append((t, rc.get(rcode, rcode)))
+for qn, e in d.items():
+    out = [qn]
+    for qt, lab in (("1", "A"), ("28", "AAAA")):
+        q, r = e[qt]["q"], e[qt]["r"]
+        if not q: continue
+        if r: out.append("%s=%.3fs/%s/%dq" % (lab, r[0][0] - q[0], r[0][1], len(q)))
+        else: out.append("%s=none/%dq" % (lab, len(q)))
+    print(" ".join(out))'
+}
+
+# slow-aaaa: unbound (server ns) forwards example.test to named in a third
+# namespace; there iptables drops AAAA replies: the first 2 for slowN names
+# (unbound retries, so its AAAA answer comes late) and all of them for
+# neverN names (unbound gives up: SERVFAIL, or glibc times out first).
+# A replies are never touched.  One getaddrinfo process per lookup.
+trace_slow_aaaa() {
+    local t=slow-aaaa f=$OUT/slow-aaaa.pcap fu=$OUT/slow-aaaa-upstream.pcap n
+    topo up
+    resolv "options timeout:5 attempts:2"
+    start_named_std "$NS_U" 10.53.1.2
+    wait_dns "$NS_S" 10.53.1.2 www.example.test
+    UB_LOCAL=0 start_unbound "$NS_S" "10.53.0.1 fd53::1" '  local-zone: "test." nodefault
+  domain-insecure: "example.test."
+  infra-cache-min-rtt: 1000
+  infra-cache-max-rtt: 1000
+  outbound-msg-retry: 3
+  discard-timeout: 0' '
+forward-zone:
+  name: "example.test."
+  forward-addr: 10.53.1.2'
+    wait_dns "$NS_C" 10.53.0.1 api.example.test
+    for n in 1 2 3; do drop_first "$NS_U" "slow$n.example.test" AAAA 1; done
+    for n in 4 5; do drop_first "$NS_U" "slow$n.example.test" AAAA 2; done
+    for n in 1 2 3; do drop_all "$NS_U" "never$n.example.test" AAAA; done
+    # the resolver's upstream side, as a second capture
+    bg "$NS_S" "$WORK/tcpdump-up.log" tcpdump -n -i "$IF_SU" --immediate-mode -U -w "$fu" 'port 53 or icmp'
+    local uppid=$LASTPID
+    cap_start "$NS_C" "$IF_C" "$f"
+    : > "$WORK/$t.resolve.log"
+    for n in www slow1 slow2 slow3 api slow4 slow5 never1 db never2 never3 cache; do
+        in_c "$RESOLVE" -q "$n.example.test" >> "$WORK/$t.resolve.log" || true
+        sleep 0.3
+    done
+    cap_stop
+    stop "$uppid" INT
+    DROPPED=$(dropped "$NS_U")
+    cat "$WORK/$t.resolve.log" >&2
+    summary "$f"
+    latency_table "$f" | tee "$WORK/$t.latency" >&2
+    local q r u aslow ok
+    q=$(count "$f" 'dns.flags.response==0'); r=$(count "$f" 'dns.flags.response==1')
+    u=$(unanswered "$f")
+    # every A answered at once, no AAAA answered within 0.1 s for slow/never names
+    ok=$(awk '$1 ~ /^(slow|never)/ { split($2, a, "[=s/]"); if (a[2]+0 > 0.05) bad++;
+              if ($3 !~ /^AAAA=none/) { split($3, b, "[=s/]"); if (b[2]+0 < 0.1) bad++ } }
+              $1 !~ /^(slow|never)/ { split($2, a, "[=s/]"); split($3, b, "[=s/]");
+              if (a[2]+0 > 0.05 || b[2]+0 > 0.05) bad++ } END{print bad+0}' "$WORK/$t.latency")
+    check "$t latency shape violations" "$ok" 0
+    check "$t failed lookups" "$(grep -vc 'rc=0' "$WORK/$t.resolve.log" || true)" 0
+    check "$t A responses not NOERROR" "$(count "$f" 'dns.flags.response==1 && dns.qry.type==1 && dns.flags.rcode!=0')" 0
+    local sf
+    sf=$(count "$f" 'dns.flags.response==1 && dns.qry.type==28 && dns.flags.rcode==2')
+    expect $t "server=unbound (forwarding example.test to named behind it)" \
+        "client=one resolve (getaddrinfo AF_UNSPEC) process per lookup, glibc $(ldd --version | head -1 | awk '{print $NF}')" \
+        "lookups=12" "slow_aaaa_names=5" "never_aaaa_names=3" "normal_names=4" \
+        "queries=$q" "responses=$r" "unanswered=$u" \
+        "aaaa_servfail_responses=$sf" "upstream_dropped_aaaa_replies=$DROPPED" \
+        "a_latency_max_s=0.05" \
+        "$(awk '{printf "latency.%s=%s %s\n", $1, $2, $3}' "$WORK/$t.latency")"
+}
+
 # ------------------------------------------------------------------- main ---
-ALL_TRACES="healthy healthy-busy serial-fallback retry-timeout"
+ALL_TRACES="healthy healthy-busy serial-fallback retry-timeout unanswered search-walk tcp-fallback slow-aaaa"
 main() {
     need_tools
     mkdir -p "$WORK" "$EXP"

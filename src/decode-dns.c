@@ -187,6 +187,12 @@ void decode_dns(struct decoder *d, struct dnsmsg *m, const uint8_t *p, uint32_t 
 	enum decode_problem why = dns_parse(p, n, m);
 
 	if (why != DP_NONE) {
+		if (n >= 12) {
+			if (p[2] & 0x80)
+				d->st.malformed_responses++;
+			else
+				d->st.malformed_queries++;
+		}
 		/* a cut capture explains a short message better than malformation */
 		d->st.problems[truncated && why != DP_DNS_LOOP && why != DP_DNS_BAD_LABEL
 				       ? DP_TRUNCATED : why]++;
@@ -196,6 +202,7 @@ void decode_dns(struct decoder *d, struct dnsmsg *m, const uint8_t *p, uint32_t 
 		d->st.problems[truncated ? DP_TRUNCATED : DP_DNS_RR_OVERRUN]++;
 	if (!m->has_question && !DNS_QR(m->flags)) {
 		d->st.problems[DP_DNS_NO_QUESTION]++;
+		d->st.malformed_queries++;
 		return;
 	}
 	d->fn(d->ctx, m);

@@ -28,11 +28,18 @@
 #define TCP_MAX_OOO_BYTES (64 * 1024)
 #define TCP_MAX_MSG (65535 + 2)
 
+/* Where bytes came from: a message carries the frame that completed it. */
+struct origin {
+	ts_t ts;
+	uint64_t frame;
+	uint16_t file;
+	int32_t ifindex;
+};
+
 struct seg {
 	struct seg *next; /* sorted by seq */
 	uint32_t seq, len;
-	ts_t ts;
-	uint64_t frame;
+	struct origin from;
 	uint8_t data[];
 };
 
@@ -129,9 +136,26 @@ void tcp_free(struct tcp_table *tt)
 }
 
 /* A stream going away with bytes that never made a message. */
+/* Declare the gap before the first queued segment a hole and move on. */
+static void skip_hole(struct decoder *d, struct stream *s)
+{
+	d->st.problems[DP_TCP_HOLE]++;
+	s->len = 0;
+	s->resync = 1;
+	s->next_seq = s->ooo->seq;
+}
+
+static void drain_ooo(struct decoder *d, struct stream *s, const struct origin *trigger);
+
+/* A stream going away: what waits behind a hole is still delivered, then
+ * bytes that never made a whole message are counted under why. */
 static void stream_drop(struct decoder *d, struct stream *s, enum decode_problem why)
 {
-	if (s->len || s->nooo)
+	while (s->ooo) {
+		skip_hole(d, s);
+		drain_ooo(d, s, NULL);
+	}
+	if (s->len)
 		d->st.problems[why]++;
 	stream_free(d->tcp, s);
 }
@@ -143,7 +167,7 @@ void tcp_expire(struct decoder *d, ts_t now, int all)
 	while (tt->oldest && (all || tt->oldest->last_ts + d->cfg.tcp_timeout < now)) {
 		struct stream *s = tt->oldest;
 
-		stream_drop(d, s, s->nooo ? DP_TCP_HOLE : DP_TCP_EVICTED);
+		stream_drop(d, s, DP_TCP_EVICTED);
 	}
 }
 
@@ -169,14 +193,14 @@ static int plausible_start(const uint8_t *p, uint32_t n)
 }
 
 static void emit(struct decoder *d, struct stream *s, const uint8_t *p, uint32_t n,
-		 const struct l4info *li)
+		 const struct origin *li)
 {
 	struct dnsmsg m;
 
-	m.ts = li->pkt->ts;
-	m.ifindex = li->pkt->ifindex;
-	m.file = li->pkt->file;
-	m.frame = li->pkt->frame;
+	m.ts = li->ts;
+	m.ifindex = li->ifindex;
+	m.file = li->file;
+	m.frame = li->frame;
 	m.proto = 6;
 	m.src = s->src;
 	m.dst = s->dst;
@@ -188,7 +212,7 @@ static void emit(struct decoder *d, struct stream *s, const uint8_t *p, uint32_t
 
 /* Append in-order bytes and emit every complete message. */
 static void deliver(struct decoder *d, struct stream *s, const uint8_t *p, uint32_t n,
-		    const struct l4info *li)
+		    const struct origin *li)
 {
 	uint32_t used = 0;
 
@@ -258,16 +282,13 @@ static void deliver(struct decoder *d, struct stream *s, const uint8_t *p, uint3
 	s->len -= used;
 }
 
-/* Declare the gap before the first queued segment a hole and move on. */
-static void skip_hole(struct decoder *d, struct stream *s)
-{
-	d->st.problems[DP_TCP_HOLE]++;
-	s->len = 0;
-	s->resync = 1;
-	s->next_seq = s->ooo->seq;
-}
-
-static void drain_ooo(struct decoder *d, struct stream *s, const struct l4info *li)
+/*
+ * Deliver queued segments that are now in order. A message completed here
+ * is dated by the later of its segment and the packet that filled the gap
+ * (trigger); after a hole is skipped there is no trigger: the data was all
+ * there when its own segment arrived.
+ */
+static void drain_ooo(struct decoder *d, struct stream *s, const struct origin *trigger)
 {
 	while (s->ooo) {
 		struct seg *g = s->ooo;
@@ -281,15 +302,20 @@ static void drain_ooo(struct decoder *d, struct stream *s, const struct l4info *
 		if ((uint32_t)-delta < g->len) {
 			uint32_t skip = (uint32_t)-delta;
 
+			const struct origin *o = &g->from;
+
+			if (trigger && (trigger->ts > o->ts ||
+					(trigger->ts == o->ts && trigger->frame > o->frame)))
+				o = trigger;
 			s->next_seq += g->len - skip;
-			deliver(d, s, g->data + skip, g->len - skip, li);
+			deliver(d, s, g->data + skip, g->len - skip, o);
 		}
 		free(g);
 	}
 }
 
 static void queue_ooo(struct decoder *d, struct stream *s, uint32_t seq, const uint8_t *p,
-		      uint32_t n, const struct l4info *li)
+		      uint32_t n, const struct origin *li)
 {
 	struct seg **pp = &s->ooo, *g;
 
@@ -300,8 +326,7 @@ static void queue_ooo(struct decoder *d, struct stream *s, uint32_t seq, const u
 	g = xmalloc(sizeof(*g) + n);
 	g->seq = seq;
 	g->len = n;
-	g->ts = li->pkt->ts;
-	g->frame = li->pkt->frame;
+	g->from = *li;
 	memcpy(g->data, p, n);
 	g->next = *pp;
 	*pp = g;
@@ -310,7 +335,7 @@ static void queue_ooo(struct decoder *d, struct stream *s, uint32_t seq, const u
 	/* too much waiting for a segment that never came: it is a hole */
 	while (s->ooo && (s->nooo > TCP_MAX_OOO_SEGS || s->ooo_bytes > TCP_MAX_OOO_BYTES)) {
 		skip_hole(d, s);
-		drain_ooo(d, s, li);
+		drain_ooo(d, s, NULL);
 	}
 }
 
@@ -345,6 +370,28 @@ static struct stream *stream_get(struct decoder *d, const struct l4info *li, uin
 	return s;
 }
 
+/*
+ * The peer acknowledged bytes of the reverse stream that we never saw: they
+ * arrived but were not captured, and will never be retransmitted. Skip the
+ * hole now rather than at the end of the stream (as tshark does).
+ */
+static void acked_unseen(struct decoder *d, const struct l4info *li, uint16_t sport,
+			 uint16_t dport, uint32_t ack)
+{
+	struct l4info rev = *li;
+	struct stream *r;
+
+	rev.src = li->dst;
+	rev.dst = li->src;
+	r = stream_get(d, &rev, dport, sport, 0);
+	if (!r || !r->have_seq || !r->ooo || (int32_t)(ack - r->next_seq) <= 0)
+		return;
+	while (r->ooo && (int32_t)(ack - r->next_seq) > 0 && (int32_t)(r->ooo->seq - r->next_seq) > 0) {
+		skip_hole(d, r);
+		drain_ooo(d, r, NULL);
+	}
+}
+
 void tcp_segment(struct decoder *d, struct l4info *li, const uint8_t *p, uint32_t n)
 {
 	uint16_t sport, dport;
@@ -353,6 +400,7 @@ void tcp_segment(struct decoder *d, struct l4info *li, const uint8_t *p, uint32_
 	struct stream *s;
 	const uint8_t *data;
 	uint32_t dlen;
+	struct origin from;
 
 	if (n < 20) {
 		d->st.problems[li->truncated ? DP_TRUNCATED : DP_BAD_TCP]++;
@@ -371,6 +419,12 @@ void tcp_segment(struct decoder *d, struct l4info *li, const uint8_t *p, uint32_
 		d->st.problems[doff > n && li->truncated ? DP_TRUNCATED : DP_BAD_TCP]++;
 		return;
 	}
+	from.ts = li->pkt->ts;
+	from.frame = li->pkt->frame;
+	from.file = li->pkt->file;
+	from.ifindex = li->pkt->ifindex;
+	if (flags & 0x10)
+		acked_unseen(d, li, sport, dport, be32(p + 8));
 	data = p + doff;
 	dlen = n - doff;
 	if (li->truncated && dlen) {
@@ -410,27 +464,21 @@ void tcp_segment(struct decoder *d, struct l4info *li, const uint8_t *p, uint32_
 
 		if (delta == 0) {
 			s->next_seq += dlen;
-			deliver(d, s, data, dlen, li);
-			drain_ooo(d, s, li);
+			deliver(d, s, data, dlen, &from);
+			drain_ooo(d, s, &from);
 		} else if (delta < 0) {
 			uint32_t skip = (uint32_t)-delta;
 
 			if (skip < dlen) { /* partly new */
 				s->next_seq += dlen - skip;
-				deliver(d, s, data + skip, dlen - skip, li);
-				drain_ooo(d, s, li);
+				deliver(d, s, data + skip, dlen - skip, &from);
+				drain_ooo(d, s, &from);
 			}
 			/* else a retransmission: already delivered */
 		} else {
-			queue_ooo(d, s, seq, data, dlen, li);
+			queue_ooo(d, s, seq, data, dlen, &from);
 		}
 	}
-	if (flags & 0x05) { /* FIN or RST: whatever is still queued lies after a hole */
-		while (s->ooo) {
-			skip_hole(d, s);
-			drain_ooo(d, s, li);
-		}
-		/* a message still incomplete at FIN/RST was cut short */
+	if (flags & 0x05) /* FIN or RST; a message still incomplete was cut short */
 		stream_drop(d, s, DP_TCP_HOLE);
-	}
 }

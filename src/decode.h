@@ -61,6 +61,8 @@ struct decode_stats {
 	uint64_t frag_reassembled; /* datagrams rebuilt from fragments */
 	uint64_t tcp_streams;	   /* streams seen */
 	uint64_t frag_evictions, tcp_evictions;
+	/* messages whose header parsed but which could not be used, by QR */
+	uint64_t malformed_queries, malformed_responses;
 };
 
 struct decoder {

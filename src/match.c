@@ -22,7 +22,22 @@ struct tomb {
 	struct tomb *hnext, *newer;
 	uint64_t key;
 	ts_t ts;
+	int32_t ifindex;
 };
+
+/*
+ * The same datagram captured on two interfaces (with -i any: a veth and
+ * its bridge, a VLAN and its parent) shows up twice within microseconds.
+ * A resolver's own retransmission comes hundreds of milliseconds later at
+ * the earliest, so a copy on another interface within this gap is the same
+ * packet seen twice, not a retransmission or a duplicate answer.
+ */
+#define SAME_PACKET_GAP (5 * NS_PER_MS)
+
+static int other_iface_copy(int32_t a, int32_t b, ts_t gap)
+{
+	return a >= 0 && b >= 0 && a != b && gap >= 0 && gap < SAME_PACKET_GAP;
+}
 
 struct matcher {
 	struct match_config cfg;
@@ -315,7 +330,7 @@ static void txn_finish(struct matcher *mt, struct txn *t, enum txn_status st)
 	mt->t_free = t;
 }
 
-static void tomb_add(struct matcher *mt, uint64_t key, ts_t ts)
+static void tomb_add(struct matcher *mt, uint64_t key, ts_t ts, int32_t ifindex)
 {
 	struct tomb *b = mt->m_free;
 
@@ -325,6 +340,7 @@ static void tomb_add(struct matcher *mt, uint64_t key, ts_t ts)
 		b = xmalloc(sizeof(*b));
 	b->key = key;
 	b->ts = ts;
+	b->ifindex = ifindex;
 	b->newer = NULL;
 	b->hnext = mt->mb[key & (mt->mb_n - 1)];
 	mt->mb[key & (mt->mb_n - 1)] = b;
@@ -354,14 +370,14 @@ static void tomb_expire(struct matcher *mt, ts_t now, int all)
 	}
 }
 
-static int tomb_find(struct matcher *mt, uint64_t key)
+static struct tomb *tomb_find(struct matcher *mt, uint64_t key)
 {
 	struct tomb *b;
 
 	for (b = mt->mb[key & (mt->mb_n - 1)]; b; b = b->hnext)
 		if (b->key == key)
-			return 1;
-	return 0;
+			return b;
+	return NULL;
 }
 
 static void expire(struct matcher *mt, ts_t now)
@@ -392,6 +408,10 @@ static void on_query(struct matcher *mt, const struct dnsmsg *m, const struct fr
 		if (t->hash == h &&
 		    txn_same_key(t, m->proto, &m->src, m->sport, &m->dst, m->dport, m->id) &&
 		    txn_same_question(t, m)) {
+			if (other_iface_copy(m->ifindex, t->ifindex, m->ts - t->last_ts)) {
+				mt->st.iface_copies++;
+				return;
+			}
 			/* the same query again before any answer: a retransmission */
 			t->retrans++;
 			if (m->ts > t->last_ts)
@@ -484,7 +504,7 @@ static void on_response(struct matcher *mt, const struct dnsmsg *m, const struct
 		hit->r_has_ecs = m->edns.ecs_present;
 		hit->ecs_scope = m->edns.ecs_scope;
 		if (m->has_question)
-			tomb_add(mt, tomb_key(h, m), m->ts);
+			tomb_add(mt, tomb_key(h, m), m->ts, m->ifindex);
 		txn_finish(mt, hit, TXN_ANSWERED);
 		return;
 	}
@@ -493,9 +513,16 @@ static void on_response(struct matcher *mt, const struct dnsmsg *m, const struct
 		add_example(mt->st.mismatch_ex, &mt->st.nmismatch_ex, fr, same_key->seq);
 		return;
 	}
-	if (m->has_question && tomb_find(mt, tomb_key(h, m))) {
-		mt->st.duplicates++;
-		return;
+	if (m->has_question) {
+		struct tomb *b = tomb_find(mt, tomb_key(h, m));
+
+		if (b) {
+			if (other_iface_copy(m->ifindex, b->ifindex, m->ts - b->ts))
+				mt->st.iface_copies++;
+			else
+				mt->st.duplicates++;
+			return;
+		}
 	}
 	if (m->ts - mt->start <= mt->cfg.window) {
 		mt->st.before_capture++;

@@ -48,6 +48,7 @@ struct match_stats {
 	uint64_t mismatched;	  /* right key, wrong question */
 	uint64_t retransmissions;
 	uint64_t duplicates;	  /* second and later responses */
+	uint64_t iface_copies;	  /* one datagram captured on two interfaces */
 	uint64_t evicted_txns, evicted_lookups;
 	uint64_t lookups;
 	uint64_t max_open_txns, max_open_lookups;

@@ -288,13 +288,16 @@ void report_summary_json(struct sbuf *sb, struct analysis *a)
 		  ", \"unanswered\": %" PRIu64 ", \"open_at_end\": %" PRIu64
 		  ", \"orphans\": %" PRIu64 ", \"before_capture\": %" PRIu64
 		  ", \"mismatched\": %" PRIu64 ", \"retransmissions\": %" PRIu64
-		  ", \"duplicates\": %" PRIu64 ", \"lookups\": %" PRIu64
-		  ", \"evicted\": %" PRIu64 ", \"answered_ratio\": %.6f, \"first\": ",
+		  ", \"duplicates\": %" PRIu64 ", \"interface_copies\": %" PRIu64
+		  ", \"lookups\": %" PRIu64
+		  ", \"evicted\": %" PRIu64 ", \"malformed_queries\": %" PRIu64
+		  ", \"malformed_responses\": %" PRIu64 ", \"answered_ratio\": %.6f, \"first\": ",
 		  a->in.st.packets, dns, ms_->queries, ms_->responses, ms_->txns, ms_->matched,
 		  ms_->unanswered, ms_->open_at_end, ms_->orphans, ms_->before_capture,
-		  ms_->mismatched, ms_->retransmissions, ms_->duplicates, ms_->lookups,
-		  ms_->evicted_txns + ms_->evicted_lookups,
-		  ms_->matched + ms_->unanswered
+		  ms_->mismatched, ms_->retransmissions, ms_->duplicates, ms_->iface_copies,
+		  ms_->lookups,
+		  ms_->evicted_txns + ms_->evicted_lookups, ds->malformed_queries,
+		  ds->malformed_responses, ms_->matched + ms_->unanswered
 			  ? (double)ms_->matched / (double)(ms_->matched + ms_->unanswered)
 			  : 1.0);
 	json_time(sb, a->in.st.first_ts);
@@ -448,6 +451,9 @@ void report_text(FILE *out, struct analysis *a, const struct report_opts *ro)
 	fprintf(out, "  mismatched         %10" PRIu64 "   right id and ports, other question (ignored, as glibc does)\n",
 		m->mismatched);
 	fprintf(out, "  duplicate answers  %10" PRIu64 "\n", m->duplicates);
+	if (m->iface_copies)
+		fprintf(out, "  seen twice         %10" PRIu64 "   same datagram captured on two interfaces (not retransmissions)\n",
+			m->iface_copies);
 	fprintf(out, "  lookups            %10" PRIu64 "   (%" PRIu64 " retried, %" PRIu64
 		" never answered)\n", s->lookups, s->lookups_retried, s->lookups_failed);
 	if (m->evicted_txns || m->evicted_lookups)

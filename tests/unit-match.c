@@ -1,0 +1,164 @@
+/*
+ * tests/unit-match.c: the matcher's timing rules: retransmissions, question
+ * checks, duplicates, orphans, the answer window, lookups and caps.
+ */
+#include "unit.h"
+#include "match.h"
+
+static struct txn tx[64];
+static struct lookup lk[64];
+static int ntx, nlk;
+
+static void on_txn(void *ctx, const struct txn *t)
+{
+	(void)ctx;
+	if (ntx < 64)
+		tx[ntx++] = *t;
+}
+
+static void on_lookup(void *ctx, const struct lookup *l)
+{
+	(void)ctx;
+	if (nlk < 64)
+		lk[nlk++] = *l;
+}
+
+static struct matcher *mt;
+
+static void reset(uint32_t cap)
+{
+	struct match_config cfg;
+
+	match_config_default(&cfg);
+	if (cap)
+		cfg.max_txns = cfg.max_lookups = cap;
+	matcher_free(mt);
+	mt = matcher_new(&cfg, on_txn, on_lookup, NULL);
+	ntx = nlk = 0;
+}
+
+/* send a message: q = 1 for a query from client port cport */
+static void msg(int q, ts_t ms, uint16_t id, uint16_t cport, const char *name, uint16_t qtype,
+		uint16_t rcode, uint32_t server)
+{
+	uint8_t wire[512];
+	struct dnsmsg m;
+	size_t n = mk_dns(wire, id, (uint16_t)(q ? 0x0100 : 0x8180 | rcode), name, qtype, 0);
+	struct addr cli = { 4, { 10, 0, 0, 2 } }, srv = { 4, { 10, 0, 0, 0 } };
+
+	srv.a[3] = (uint8_t)server;
+	memset(&m, 0, sizeof(m));
+	if (dns_parse(wire, (uint32_t)n, &m) != DP_NONE)
+		abort();
+	m.ts = ms * NS_PER_MS;
+	m.proto = 17;
+	m.ifindex = -1;
+	m.frame = (uint64_t)ms;
+	m.src = q ? cli : srv;
+	m.dst = q ? srv : cli;
+	m.sport = q ? cport : 53;
+	m.dport = q ? 53 : cport;
+	matcher_msg(mt, &m);
+}
+
+#define Q(ms, id, port, name, qt) msg(1, ms, id, port, name, qt, 0, 1)
+#define R(ms, id, port, name, qt, rc) msg(0, ms, id, port, name, qt, rc, 1)
+
+int main(void)
+{
+	const struct match_stats *st;
+
+	/* a plain pair; the qname's case does not matter */
+	reset(0);
+	Q(1000, 1, 5000, "Example.COM", 1);
+	R(1012, 1, 5000, "example.com", 1, 0);
+	CHECK_EQ("pair: answered", 1, ntx);
+	CHECK_EQ("pair: status", TXN_ANSWERED, tx[0].status);
+	CHECK_EQ("pair: latency 12 ms", 12 * NS_PER_MS, TXN_LATENCY_FIRST(&tx[0]));
+
+	/* glibc retransmission: same id and port 5 s later, answered after */
+	reset(0);
+	Q(1000, 2, 5001, "a.example", 1);
+	Q(6000, 2, 5001, "a.example", 1);
+	R(6003, 2, 5001, "a.example", 1, 0);
+	st = matcher_stats(mt);
+	CHECK_EQ("retrans: one transaction", 1, ntx);
+	CHECK_EQ("retrans: counted", 1, tx[0].retrans);
+	CHECK_EQ("retrans: latency from first send", 5003 * NS_PER_MS, TXN_LATENCY_FIRST(&tx[0]));
+	CHECK_EQ("retrans: latency from last send", 3 * NS_PER_MS, TXN_LATENCY_LAST(&tx[0]));
+	CHECK_EQ("retrans: queries count both sends", 2, st->queries);
+
+	/* right id, other question: mismatched, the query stays open */
+	reset(0);
+	Q(1000, 3, 5002, "b.example", 1);
+	R(1001, 3, 5002, "evil.example", 1, 0);
+	st = matcher_stats(mt);
+	CHECK_EQ("mismatch: counted", 1, st->mismatched);
+	CHECK_EQ("mismatch: not answered", 0, ntx);
+	Q(30000, 99, 6000, "later.example", 1); /* time passes */
+	CHECK_EQ("mismatch: unanswered after the window", TXN_UNANSWERED, ntx ? tx[0].status : -1);
+	/* qtype differs: mismatched too */
+	reset(0);
+	Q(1000, 4, 5003, "c.example", 1);
+	R(1001, 4, 5003, "c.example", 28, 0);
+	CHECK_EQ("mismatch qtype: counted", 1, matcher_stats(mt)->mismatched);
+
+	/* duplicates and orphans */
+	reset(0);
+	Q(1000, 5, 5004, "d.example", 1);
+	R(1002, 5, 5004, "d.example", 1, 0);
+	R(1003, 5, 5004, "d.example", 1, 0);
+	R(2000, 77, 5005, "x.example", 1, 0);	 /* early: query before capture */
+	R(20000, 78, 5005, "y.example", 1, 0); /* later: orphan */
+	st = matcher_stats(mt);
+	CHECK_EQ("duplicate: counted", 1, st->duplicates);
+	CHECK_EQ("early response: before capture", 1, st->before_capture);
+	CHECK_EQ("late response: orphan", 1, st->orphans);
+
+	/* unanswered vs open at end */
+	reset(0);
+	Q(1000, 6, 5006, "e.example", 1);
+	Q(12000, 7, 5007, "f.example", 1);
+	Q(20000, 8, 5008, "g.example", 1);
+	matcher_finish(mt);
+	st = matcher_stats(mt);
+	CHECK_EQ("window: old query unanswered", 1, st->unanswered);
+	CHECK_EQ("window: young queries open at end", 2, st->open_at_end);
+
+	/* lookups: a retry with a new id and port joins; an answer ends it */
+	reset(0);
+	Q(1000, 10, 5010, "h.example", 1);
+	Q(3000, 11, 5011, "h.example", 1);
+	R(3001, 11, 5011, "h.example", 1, 0);
+	Q(4000, 12, 5012, "h.example", 1); /* after a definitive answer: new lookup */
+	R(4001, 12, 5012, "h.example", 1, 0);
+	matcher_finish(mt);
+	CHECK_EQ("lookups: two", 2, nlk);
+	CHECK_EQ("lookups: first has two txns", 2, nlk ? lk[0].txns : 0);
+	CHECK_EQ("lookups: retry style new id", 1, nlk ? lk[0].new_id : 0);
+	CHECK_EQ("lookups: retry style new port", 1, nlk ? lk[0].new_port : 0);
+	CHECK_EQ("lookups: retry sent 2 s later", 2000000, nlk ? lk[0].send_off_us[1] : 0);
+	/* SERVFAIL does not end a lookup: the same A again joins it */
+	reset(0);
+	Q(1000, 20, 5020, "keydb-0.keydb", 1);
+	R(1001, 20, 5020, "keydb-0.keydb", 1, 2);
+	Q(6001, 20, 5020, "keydb-0.keydb", 1);
+	R(6002, 20, 5020, "keydb-0.keydb", 1, 2);
+	matcher_finish(mt);
+	CHECK_EQ("servfail retry: one lookup", 1, nlk);
+	CHECK_EQ("servfail retry: two transactions", 2, nlk ? lk[0].txns : 0);
+	CHECK_EQ("servfail retry: same id same port is a new txn after an answer", 2, ntx);
+
+	/* the open-query cap evicts the oldest, counted */
+	reset(16);
+	{
+		int i;
+
+		for (i = 0; i < 20; i++)
+			Q(1000 + i, (uint16_t)(100 + i), (uint16_t)(7000 + i), "cap.example", 1);
+	}
+	CHECK_EQ("cap: evictions counted", 4, matcher_stats(mt)->evicted_txns);
+	CHECK_EQ("cap: evicted reported as such", TXN_EVICTED, ntx ? tx[0].status : -1);
+	matcher_free(mt);
+	return unit_failed;
+}
