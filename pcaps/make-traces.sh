@@ -385,6 +385,7 @@ start_named_std() {
         recs+=("big IN TXT \"part-$i $(printf 'x%.0s' $(seq 1 200))\"")
     done
     recs+=("@ IN MX 10 mail" "@ IN TXT \"v=spf1 ip4:10.53.10.0/24 -all\"")
+    recs+=("*.burst IN A 10.53.40.1")
     zone "$d/example.test.zone" example.test "${recs[@]}"
     zone "$d/cluster.local.zone" cluster.local \
         "kube-dns.kube-system.svc IN A 10.96.0.10" \
@@ -1016,6 +1017,11 @@ forward-zone:
               $1 !~ /^(slow|never)/ { split($2, a, "[=s/]"); split($3, b, "[=s/]");
               if (a[2]+0 > 0.05 || b[2]+0 > 0.05) bad++ } END{print bad+0}' "$WORK/$t.latency")
     check "$t latency shape violations" "$ok" 0
+    ok=$(awk '$1 ~ /^slow[123]/ && $3 !~ /^AAAA=(0\.9|1\.[0-4])[0-9]*s\/NOERROR/ {bad++}
+              $1 ~ /^slow[45]/ && $3 !~ /^AAAA=(1\.9|2\.[0-4])[0-9]*s\/NOERROR/ {bad++}
+              $1 ~ /^never/ && $3 !~ /^AAAA=([5-9]\.[0-9]*s\/SERVFAIL|none)/ {bad++}
+              END{print bad+0}' "$WORK/$t.latency")
+    check "$t AAAA latencies (slow1-3 ~1 s, slow4-5 ~2 s, never >5 s)" "$ok" 0
     check "$t failed lookups" "$(grep -vc 'rc=0' "$WORK/$t.resolve.log" || true)" 0
     check "$t A responses not NOERROR" "$(count "$f" 'dns.flags.response==1 && dns.qry.type==1 && dns.flags.rcode!=0')" 0
     local sf
@@ -1027,6 +1033,45 @@ forward-zone:
         "aaaa_servfail_responses=$sf" "upstream_dropped_aaaa_replies=$DROPPED" \
         "a_latency_max_s=0.05" \
         "$(awk '{printf "latency.%s=%s %s\n", $1, $2, $3}' "$WORK/$t.latency")"
+}
+
+# servfail-burst: dnsperf sends 20 queries/s (unique names, so no cache
+# hits) to unbound, which forwards example.test to named in a third
+# namespace.  From 5 s to 10 s that upstream is dead (iptables drops the
+# queries arriving there); unbound answers SERVFAIL, then recovers.
+trace_servfail_burst() {
+    local t=servfail-burst f=$OUT/servfail-burst.pcap i
+    topo up
+    start_named_std "$NS_U" 10.53.1.2
+    wait_dns "$NS_S" 10.53.1.2 www.example.test
+    UB_LOCAL=0 start_unbound "$NS_S" "10.53.0.1 fd53::1" '  local-zone: "test." nodefault
+  domain-insecure: "example.test."' '
+forward-zone:
+  name: "example.test."
+  forward-addr: 10.53.1.2'
+    wait_dns "$NS_C" 10.53.0.1 api.example.test
+    for i in $(seq 1 400); do printf 'q%04d.burst.example.test A\n' "$i"; done > "$WORK/$t.queries"
+    cap_start "$NS_C" "$IF_C" "$f"
+    bg "$NS_C" "$WORK/$t.dnsperf" dnsperf -s 10.53.0.1 -d "$WORK/$t.queries" -n 1 \
+        -Q 20 -l 15 -c 4 -t 3 -S 1
+    local perf=$LASTPID t0
+    t0=$(date +%s.%N)
+    sleep 5
+    in_u iptables -A INPUT -p udp --dport 53 -j DROP
+    local dead_on dead_off
+    dead_on=$(date +%s.%N)
+    sleep 5
+    in_u iptables -D INPUT -p udp --dport 53 -j DROP
+    dead_off=$(date +%s.%N)
+    for i in $(seq 1 100); do kill -0 "$perf" 2>/dev/null || break; sleep 0.2; done
+    stop "$perf"
+    cap_stop
+    cat "$WORK/$t.dnsperf" >&2
+    summary "$f"
+    log "$t queries/s:   $(per_second "$f" 'dns.flags.response==0')"
+    log "$t NOERROR/s:   $(per_second "$f" 'dns.flags.response==1 && dns.flags.rcode==0')"
+    log "$t SERVFAIL/s:  $(per_second "$f" 'dns.flags.response==1 && dns.flags.rcode==2')"
+    log "$t dead window $(awk -v a="$t0" -v b="$dead_on" -v c="$dead_off" 'BEGIN{printf "%.1f-%.1f", b-a, c-a}')"
 }
 
 # ------------------------------------------------------------------- main ---

@@ -78,6 +78,9 @@ struct detector {
 	void *(*init)(struct detect_ctx *dc);
 	void (*txn)(void *state, const struct txn *t);
 	void (*lookup)(void *state, const struct lookup *l);
+	/* Append findings for everything seen so far. Called once at the end
+	 * of a run AND for snapshots during live runs (monitor, capture
+	 * --summary-every): it must not consume or change the state. */
 	void (*finish)(void *state, struct findings *out);
 	void (*free)(void *state);
 };
@@ -113,7 +116,8 @@ void detect_config_free(struct detect_config *cfg);
 struct detect_ctx *detect_new(const struct detect_config *cfg);
 void detect_txn(struct detect_ctx *dc, const struct txn *t);
 void detect_lookup(struct detect_ctx *dc, const struct lookup *l);
-/* Run every detector's finish, sort findings (severity, then detector). */
+/* Run every detector's finish, sort findings (severity, then detector).
+ * May be called repeatedly (live snapshots); out should be empty. */
 void detect_finish(struct detect_ctx *dc, struct findings *out);
 /* Bitmask of detectors (index in detectors[]) that tagged seq. */
 uint32_t detect_tags(const struct detect_ctx *dc, uint64_t seq);
