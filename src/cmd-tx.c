@@ -370,6 +370,7 @@ int cmd_tx(int argc, char **argv)
 	tp.tags = to.tags ? first.dc : NULL;
 	tp.out = stdout;
 	analysis_init(&a, &o, paths, npaths);
+	a.in.quiet = to.tags; /* the first pass already warned */
 	a.txn_sink = on_txn;
 	a.sink_ctx = &tp;
 	rc = analysis_run(&a) < 0 ? EXIT_USAGE : EXIT_OK;

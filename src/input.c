@@ -401,7 +401,8 @@ static int read_pcapng(struct input *in, FILE *fp, int fileno_, const char *path
 	}
 	if (rc < 0) {
 		in->st.truncated_files++;
-		warning("'%s' is damaged or truncated after frame %" PRIu64
+		if (!in->quiet)
+			warning("'%s' is damaged or truncated after frame %" PRIu64
 			" (byte offset %" PRIu64 "): %s; results cover what was read",
 			path, frame, r.offset, why);
 	}
@@ -456,7 +457,8 @@ static int read_pcap(struct input *in, FILE *fp, int fileno_, const char *path,
 	}
 	if (!(in->stop && *in->stop) && rc == PCAP_ERROR) {
 		in->st.truncated_files++;
-		warning("'%s' is truncated or damaged after frame %" PRIu64
+		if (!in->quiet)
+			warning("'%s' is truncated or damaged after frame %" PRIu64
 			": %s; results cover what was read", path, frame, pcap_geterr(pc));
 	}
 	pcap_close(pc); /* closes fp too */

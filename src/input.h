@@ -36,6 +36,7 @@ struct input {
 	struct input_stats st;
 	volatile int *stop; /* set asynchronously to stop early (signals) */
 	int progress;	    /* draw progress on stderr */
+	int quiet;	    /* no warnings (a second pass over the same files) */
 };
 
 /*
