@@ -1045,7 +1045,12 @@ trace_servfail_burst() {
     start_named_std "$NS_U" 10.53.1.2
     wait_dns "$NS_S" 10.53.1.2 www.example.test
     UB_LOCAL=0 start_unbound "$NS_S" "10.53.0.1 fd53::1" '  local-zone: "test." nodefault
-  domain-insecure: "example.test."' '
+  domain-insecure: "example.test."
+  discard-timeout: 0
+  infra-cache-max-rtt: 1000
+  outbound-msg-retry: 2
+  infra-keep-probing: yes
+  infra-host-ttl: 2' '
 forward-zone:
   name: "example.test."
   forward-addr: 10.53.1.2'
@@ -1066,16 +1071,43 @@ forward-zone:
     for i in $(seq 1 100); do kill -0 "$perf" 2>/dev/null || break; sleep 0.2; done
     stop "$perf"
     cap_stop
-    cat "$WORK/$t.dnsperf" >&2
+    grep -A12 '^Statistics' "$WORK/$t.dnsperf" >&2 || true
     summary "$f"
     log "$t queries/s:   $(per_second "$f" 'dns.flags.response==0')"
     log "$t NOERROR/s:   $(per_second "$f" 'dns.flags.response==1 && dns.flags.rcode==0')"
     log "$t SERVFAIL/s:  $(per_second "$f" 'dns.flags.response==1 && dns.flags.rcode==2')"
-    log "$t dead window $(awk -v a="$t0" -v b="$dead_on" -v c="$dead_off" 'BEGIN{printf "%.1f-%.1f", b-a, c-a}')"
+    local win q r u nsf nok sf_first sf_last tq0 ok_after
+    win=$(awk -v a="$t0" -v b="$dead_on" -v c="$dead_off" 'BEGIN{printf "%.1f-%.1f", b-a, c-a}')
+    log "$t dead window $win s after dnsperf start"
+    q=$(count "$f" 'dns.flags.response==0'); r=$(count "$f" 'dns.flags.response==1')
+    u=$(unanswered "$f")
+    nsf=$(count "$f" 'dns.flags.response==1 && dns.flags.rcode==2')
+    nok=$(count "$f" 'dns.flags.response==1 && dns.flags.rcode==0')
+    tq0=$(tshark -n -r "$f" -Y 'dns.flags.response==0' -T fields -e frame.time_epoch -c 1 2>/dev/null)
+    sf_first=$(tshark -n -r "$f" -Y 'dns.flags.rcode==2' -T fields -e frame.time_epoch 2>/dev/null | head -1)
+    sf_last=$(tshark -n -r "$f" -Y 'dns.flags.rcode==2' -T fields -e frame.time_epoch 2>/dev/null | tail -1)
+    ok_after=$(tshark -n -r "$f" -Y 'dns.flags.response==1 && dns.flags.rcode==0' -T fields -e frame.time_epoch 2>/dev/null |
+               awk -v l="$sf_last" '$1 > l' | wc -l)
+    check "$t queries" "$q" 300
+    check "$t responses" "$r" 300
+    check "$t NOERROR + SERVFAIL" "$((nok + nsf))" 300
+    [ "$nsf" -ge 50 ] || die "$t: only $nsf SERVFAIL"
+    [ "$ok_after" -ge 40 ] || die "$t: no recovery ($ok_after NOERROR after the last SERVFAIL)"
+    log "ok: $t SERVFAIL $nsf, NOERROR $nok, $ok_after NOERROR after recovery"
+    expect $t "server=unbound $(unbound -V | head -1 | awk '{print $2}') (forwarding example.test to named behind it)" \
+        "client=dnsperf -Q 20 -c 4 -t 3 (unique names, no cache hits)" \
+        "offered_rate_qps=20" "duration_s=15" "queries=$q" "responses=$r" "unanswered=$u" \
+        "noerror=$nok" "servfail=$nsf" "upstream_dead_window_s=$win (after the first query)" \
+        "first_servfail_s=$(awk -v a="$tq0" -v b="$sf_first" 'BEGIN{printf "%.2f", b-a}')" \
+        "last_servfail_s=$(awk -v a="$tq0" -v b="$sf_last" 'BEGIN{printf "%.2f", b-a}')" \
+        "noerror_after_recovery=$ok_after" \
+        "queries_per_s=$(per_second "$f" 'dns.flags.response==0' | tr ' ' ,)" \
+        "noerror_per_s=$(per_second "$f" 'dns.flags.response==1 && dns.flags.rcode==0' | tr ' ' ,)" \
+        "servfail_per_s=$(per_second "$f" 'dns.flags.response==1 && dns.flags.rcode==2' | tr ' ' ,)"
 }
 
 # ------------------------------------------------------------------- main ---
-ALL_TRACES="healthy healthy-busy serial-fallback retry-timeout unanswered search-walk tcp-fallback slow-aaaa"
+ALL_TRACES="healthy healthy-busy serial-fallback retry-timeout unanswered search-walk tcp-fallback slow-aaaa servfail-burst"
 main() {
     need_tools
     mkdir -p "$WORK" "$EXP"

@@ -39,10 +39,7 @@ const char cmd_tx_usage[] =
 	"  --finding DET         only transactions tagged by detector DET\n"
 	"  --no-tags             one pass, no finding tags (faster)\n"
 	ANALYSIS_HELP
-	"  -h, --help            this help\n"
-	"\n"
-	"Line: time client -> server proto id qtype? qname rcode latency\n"
-	"      [+N retransmits] [if=IFACE] [findings]\n";
+	"  -h, --help            this help (line format: dnsvet-tx(1))\n";
 
 enum { OPT_JSON = OPT_ANALYSIS_LAST + 1, OPT_CLIENT, OPT_SERVER, OPT_QNAME, OPT_QTYPE,
        OPT_STATUS, OPT_FINDING, OPT_NO_TAGS };

@@ -74,6 +74,6 @@ check_eq "no file: exit 2" 2 $?
 check_eq "unknown option: exit 2" 2 $?
 "$DNSVET" frobnicate >/dev/null 2>&1
 check_eq "unknown command: exit 2" 2 $?
-check "--help fits one screen (<= 24 lines)" test "$("$DNSVET" report --help | wc -l)" -le 24
+for c in report tx; do check "$c --help fits one screen (<= 24 lines)" test "$("$DNSVET" $c --help | wc -l)" -le 24; done
 check "dnsvet help tx" sh -c "'$DNSVET' help tx | grep -q 'usage: dnsvet tx'"
 check "--version" sh -c "'$DNSVET' --version | grep -q '^dnsvet '"
