@@ -205,3 +205,20 @@ check_eq "JSON: the report's summary" "$(json_get "$T/r.json" "d['summary']")" "
 check_eq "JSON: the report's findings" "$(json_get "$T/r.json" "d['findings']")" "$(json_get "$T/c.json" "d['findings']")"
 "$DNSVET" check --json "$H" >"$T/p.json" 2>/dev/null
 check_eq "JSON: passing" "True 0" "$(json_get "$T/p.json" "d['passed'], d['rules_failed']")"
+
+# ---- the README's example ---------------------------------------------------
+# its rules block is tests/ci-rules.txt, and the command it shows fails
+# with the lines it quotes
+strip_rules() { sed 's/#.*//; s/[[:space:]]*$//; /^$/d' "$@"; }
+awk '/^## dnsvet check in CI/ { s = 1 } s && /^```/ { if (b) exit; b = 1; next } b' README.md >"$T/readme.rules"
+check_eq "README: the rules shown are tests/ci-rules.txt" "$(strip_rules "$RULES")" "$(strip_rules "$T/readme.rules")"
+cmd=$(sed -n 's/^src\/dnsvet check \(--rules tests\/ci-rules.txt .*\)$/\1/p' README.md)
+check_eq "README: the example command" "--rules tests/ci-rules.txt --junit dns-junit.xml pcaps/retry-timeout.pcap" "$cmd"
+# shellcheck disable=SC2086
+(cd "$T" && cp -r "$TOP/tests" "$TOP/pcaps" . && "$DNSVET" check $cmd >out 2>&1; echo $? >rc)
+check_eq "README: the example fails" 1 "$(cat "$T/rc")"
+awk '/^## dnsvet check in CI/ { s = 1 } s && /^```/ { n++; next } s && n == 7' README.md |
+	grep -v '^ *\.\.\.$' >"$T/readme.out"
+check_eq "README: it quotes 9 output lines" 9 "$(wc -l <"$T/readme.out")"
+missing=$(grep -vxFf "$T/out" "$T/readme.out")
+check_eq "README: every output line it quotes is in the output" "" "$missing"
