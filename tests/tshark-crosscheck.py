@@ -7,8 +7,10 @@ window) is the oracle. For each file we compare:
   queries      query messages (retransmissions included)
   responses    response messages
   matched      responses tshark pairs with a query == dnsvet's answered
-               transactions + duplicate responses (tshark pairs a duplicate
-               with its query too)
+               transactions
+  unpaired     responses tshark pairs with nothing == dnsvet's duplicates,
+               orphans, responses to queries before the capture, mismatched
+               and malformed responses
   unanswered   queries tshark never pairs == dnsvet's unanswered + open at
                end transactions, plus their retransmissions (tshark
                counts each send)
@@ -105,15 +107,18 @@ def main():
         ours = {
             "queries": s["queries"] + s["malformed_queries"],
             "responses": s["responses"] + s["malformed_responses"],
-            "matched": s["matched"] + s["duplicates"],
+            "matched": s["matched"],
+            "unpaired": s["duplicates"] + s["orphans"] + s["before_capture"] + s["mismatched"]
+            + s["malformed_responses"],
         }
-        theirs = {"queries": tq, "responses": tr, "matched": len(tpairs)}
+        theirs = {"queries": tq, "responses": tr, "matched": len(tpairs),
+                  "unpaired": tr - len(tpairs)}
         # unanswered, per send: tshark counts every send of a query it never paired
         open_sends = sum(1 + t["retransmissions"] for t in txs if t["status"] != "answered")
         ours["unanswered_sends"] = open_sends
         theirs["unanswered_sends"] = tq - answered_q - sum(
             t["retransmissions"] for t in txs if t["status"] == "answered")
-        for k in ("queries", "responses", "matched", "unanswered_sends"):
+        for k in ("queries", "responses", "matched", "unpaired", "unanswered_sends"):
             name = "tshark %s %s" % (base, k)
             if ours[k] == theirs[k]:
                 print("ok", name, "=", ours[k])
