@@ -5,11 +5,18 @@
 # getaddrinfo via tools/resolve.c, dig, dnsperf) run in throw-away network
 # namespaces joined by veth pairs; faults are injected with iptables; tcpdump
 # records what crosses the wire.  Only serial-stall.pcap uses a scripted
-# client (it emulates glibc 2.27, which Debian 12 cannot run).
+# client (tools/glibc227_stub.py: it emulates glibc 2.27, which Debian 12
+# cannot run); its server and its fault are real.
 #
 # usage: sudo pcaps/make-traces.sh [TRACE...]     (default: all traces)
-#   TRACE is a file name without .pcap, e.g. healthy serial-fallback.
-#   Environment: DV_KEEP=1 keeps the work directory (/tmp/dv-traces-TAG).
+#   TRACE is a file name without .pcap: healthy healthy-busy serial-fallback
+#   serial-stall serial-nostall retry-timeout unanswered search-walk
+#   tcp-fallback slow-aaaa servfail-burst rate-limit ptr-flood
+#   Environment: DV_KEEP=1 keeps the work directory (/tmp/dv-traces-TAG)
+#   with server logs and client output; DV_TAG=N sets the name tag.
+# Writes pcaps/*.pcap and pcaps/expected/*.txt (ground truth checked with
+# tshark; the script stops with "check failed" if a trace does not show
+# what it should).  A full run takes about 5 minutes (longer on a busy host).
 #
 # Traffic stays on loopback and inside the namespaces this script creates
 # (10.53.0.0/24, 10.53.1.0/24, fd53::/64).  Namespaces carry a per-run tag so
@@ -71,7 +78,7 @@ trap 'exit 130' INT TERM HUP
 
 # ------------------------------------------------------------------ tools ---
 need_tools() {
-    local missing=() pkg
+    local missing=()
     command -v dnsmasq  >/dev/null || missing+=(dnsmasq-base)
     command -v unbound  >/dev/null || missing+=(unbound)
     command -v named    >/dev/null || missing+=(bind9)
@@ -209,21 +216,31 @@ wait_dns() {
 cap_start() {
     local ns=$1 ifc=$2 file=$3; shift 3
     rm -f "$file"
-    bg "$ns" "$WORK/tcpdump.log" tcpdump -n -i "$ifc" --immediate-mode -U -w "$file" "$@" \
+    bg "$ns" "$WORK/tcpdump.log" tcpdump -n -Z root -i "$ifc" --immediate-mode -B 16384 -U -w "$file" "$@" \
         'port 53 or icmp or icmp6'
     CAPPID=$LASTPID
-    for _ in $(seq 1 50); do
+    for _ in $(seq 1 150); do
         grep -q 'listening on' "$WORK/tcpdump.log" 2>/dev/null && break
+        kill -0 "$CAPPID" 2>/dev/null || break
         sleep 0.1
     done
-    grep -q 'listening on' "$WORK/tcpdump.log" || die "tcpdump did not start"
+    grep -q 'listening on' "$WORK/tcpdump.log" ||
+        die "tcpdump did not start: $(cat "$WORK/tcpdump.log")"
     sleep 0.3
 }
 
 cap_stop() {
     sleep 0.5            # let the last replies in
     stop "$CAPPID" INT
-    log "$(grep -E 'packets (captured|received)' "$WORK/tcpdump.log" | tr '\n' ' ')"
+    log "$(grep -E 'packets (captured|received|dropped)' "$WORK/tcpdump.log" | tr '\n' ' ')"
+    local lost
+    lost=$(awk '/packets dropped by kernel/{print $1}' "$WORK/tcpdump.log")
+    [ "${lost:-0}" = 0 ] || die "tcpdump lost $lost packets: ground truth would be wrong"
+}
+
+# udp_rcvbuf_errors NS: UDP datagrams dropped because a socket buffer was full
+udp_rcvbuf_errors() {
+    ip netns exec "$1" cat /proc/net/snmp | awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) n[$i] = i; h = 1 } else print $n["RcvbufErrors"] }'
 }
 
 # -------------------------------------------------------------- iptables ---
@@ -267,6 +284,7 @@ start_dnsmasq() {   # start_dnsmasq NS [extra args]  (listens on all of NS's add
         args+=(--ptr-record="$i.10.53.10.in-addr.arpa,$h.example.test")
         i=$((i + 1))
     done
+    # shellcheck disable=SC2054  # commas are dnsmasq syntax
     args+=(--mx-host=example.test,mail.example.test,10
            --txt-record=example.test,"v=spf1 ip4:10.53.10.0/24 -all"
            --txt-record=_dmarc.example.test,"v=DMARC1; p=reject")
@@ -321,7 +339,8 @@ EOF
     } > "$conf"
     unbound-checkconf "$conf" >/dev/null || die "bad unbound config $conf"
     bg "$ns" "$WORK/unbound-$ns.out" unbound -d -c "$conf"
-    UNBOUND_PID=$LASTPID
+    UNBOUND_PID=$LASTPID    # for callers that pin or stop it
+    export UNBOUND_PID
 }
 
 # named: $1 = ns, $2 = listen addr, $3 = zone statements (file content)
@@ -396,20 +415,30 @@ start_named_std() {
         "db IN A 10.53.30.1" "db IN AAAA fd53:30::1" \
         "api IN A 10.53.30.2" "api IN AAAA fd53:30::2" \
         "queue IN A 10.53.30.3"
+    zone "$d/104.in-addr.arpa.zone" 104.in-addr.arpa \
+        "229.132.16 IN PTR www.cloudflare.example." "14.24.17 IN PTR cdn.cloudflare.example."
     printf 'this is not a zone file\n' > "$d/broken.zone"
     start_named "$ns" "${2:-10.53.0.1}" "
 zone \"example.test\" { type primary; file \"$d/example.test.zone\"; };
 zone \"cluster.local\" { type primary; file \"$d/cluster.local.zone\"; };
 zone \"internal\" { type primary; file \"$d/internal.zone\"; };
+zone \"104.in-addr.arpa\" { type primary; file \"$d/104.in-addr.arpa.zone\"; };
 zone \"broken.test\" { type primary; file \"$d/broken.zone\"; };
 zone \"keydb\" { type primary; file \"$d/broken.zone\"; };"
 }
 
 # ------------------------------------------------------------ tshark helpers ---
 # count FILE FILTER: number of packets matching a display filter
-count() { tshark -n -r "$1" -Y "$2" 2>/dev/null | wc -l | tr -d ' '; }
+# DNS inside ICMP errors (a reply quoted by "port unreachable") is not DNS
+# traffic for these counts: every DNS filter below excludes ICMP
+NI='!icmp && !icmpv6'
+count() {
+    local flt="$NI && ($2)"
+    case $2 in *icmp*) flt=$2 ;; esac
+    tshark -n -r "$1" -Y "$flt" 2>/dev/null | wc -l | tr -d ' '
+}
 # unanswered FILE: queries with no response (two-pass analysis)
-unanswered() { tshark -n -2 -r "$1" -Y 'dns.flags.response==0 && !dns.response_in' 2>/dev/null | wc -l | tr -d ' '; }
+unanswered() { tshark -n -2 -r "$1" -Y "$NI && dns.flags.response==0 && !dns.response_in" 2>/dev/null | wc -l | tr -d ' '; }
 
 # expect TRACE key=value...: write pcaps/expected/TRACE.txt
 expect() {
@@ -460,7 +489,7 @@ pair_modes() {
     tshark -n -r "$1" -T fields -E separator=' ' \
         -e frame.time_epoch -e udp.srcport -e udp.dstport -e dns.id \
         -e dns.flags.response -e dns.qry.type -e dns.qry.name \
-        -Y 'udp && dns' 2>/dev/null | "$PY" -c '
+        -Y "$NI && udp && dns" 2>/dev/null | "$PY" -c '
 import sys
 st = {}
 par = ser = 0
@@ -486,7 +515,7 @@ pair_pattern() {
     tshark -n -r "$1" -T fields -E separator=' ' \
         -e frame.time_epoch -e udp.srcport -e udp.dstport \
         -e dns.flags.response -e dns.qry.type -e dns.qry.name \
-        -Y 'udp && dns' 2>/dev/null | "$PY" -c '
+        -Y "$NI && udp && dns" 2>/dev/null | "$PY" -c '
 import sys
 st = {}; out = []
 for line in sys.stdin:
@@ -507,16 +536,23 @@ print("".join(out))'
 NCPU=$(nproc)
 
 trace_healthy() {
-    local t=healthy f=$OUT/healthy.pcap pre=()
-    topo
-    start_dnsmasq "$NS_S"
-    # client and server on different CPUs: on one CPU the woken server can
-    # preempt the client between its two datagrams (see healthy-busy)
-    if [ "$NCPU" -ge 2 ]; then taskset -p -c 0 "$DNSMASQ_PID" >/dev/null; pre=(taskset -c 1); fi
-    wait_dns "$NS_C" 10.53.0.1 www.example.test
-    cap_start "$NS_C" "$IF_C" "$f"
-    healthy_workload $t "${pre[@]}"
-    cap_stop
+    local t=healthy f=$OUT/healthy.pcap pre=() try pat
+    for try in 1 2 3; do
+        topo
+        start_dnsmasq "$NS_S"
+        # client and server on different CPUs: on one CPU the woken server
+        # can preempt the client between its two datagrams (healthy-busy)
+        if [ "$NCPU" -ge 2 ]; then taskset -p -c 0 "$DNSMASQ_PID" >/dev/null; pre=(taskset -c 1); fi
+        wait_dns "$NS_C" 10.53.0.1 www.example.test
+        cap_start "$NS_C" "$IF_C" "$f"
+        healthy_workload $t "${pre[@]}"
+        cap_stop
+        # even so, on a loaded host a fast reply can overtake the second
+        # datagram (often in the process's first, cold lookup): try again
+        pat=$(pair_pattern "$f")
+        case $pat in *S*) log "$t try $try: serial-looking pair(s): $pat" ;; *) break ;; esac
+        teardown
+    done
     summary "$f"
     local q r u par ser
     q=$(count "$f" 'dns.flags.response==0'); r=$(count "$f" 'dns.flags.response==1')
@@ -530,7 +566,7 @@ trace_healthy() {
     log "$t pair pattern: $(pair_pattern "$f")"
     expect $t "server=dnsmasq" "lookups=40" "names=10" "queries=$q" "responses=$r" \
         "unanswered=$u" "dropped_replies=0" "a_aaaa_pairs=40" "parallel_pairs=$par" \
-        "serial_looking_pairs=$ser" "serial_fallback=no" "dig_queries=4" \
+        "serial_looking_pairs=$ser" "pair_pattern=$(pair_pattern "$f")" "serial_fallback=no" "dig_queries=4" \
         "ipv6_transport_queries=1" "rcode_noerror=$(count "$f" 'dns.flags.rcode==0 && dns.flags.response==1')"
 }
 
@@ -545,10 +581,8 @@ trace_healthy_busy() {
         wait_dns "$NS_C" 10.53.0.1 www.example.test
         busy_pids=()
         for c in $(seq 0 $((NCPU > 2 ? 1 : NCPU - 1))); do
-            for i in 1; do
-                bg "$NS_C" /dev/null taskset -c "$c" nice -n 0 timeout 30 sh -c 'while :; do :; done'
-                busy_pids+=("$LASTPID")
-            done
+            bg "$NS_C" /dev/null taskset -c "$c" timeout 30 sh -c 'while :; do :; done'
+            busy_pids+=("$LASTPID")
         done
         sleep 0.5
         cap_start "$NS_C" "$IF_C" "$f"
@@ -572,21 +606,21 @@ trace_healthy_busy() {
     [ "$ser" -ge 1 ] || log "WARNING: $t shows no serial-looking pair this time"
     expect $t "server=dnsmasq" "lookups=40" "names=10" "queries=$q" "responses=$r" \
         "unanswered=$u" "dropped_replies=0" "a_aaaa_pairs=40" "parallel_pairs=$par" \
-        "serial_looking_pairs=$ser" "serial_fallback=no" "dig_queries=4" \
+        "serial_looking_pairs=$ser" "pair_pattern=$(pair_pattern "$f")" "serial_fallback=no" "dig_queries=4" \
         "ipv6_transport_queries=1" "busy_loops=$NCPU"
 }
 
 # msgs FILE FILTER VALUE: number of DNS messages (not frames: one TCP
 # segment can carry several) whose dns.flags.response equals VALUE
 msgs() {
-    tshark -n -r "$1" -Y "$2" -T fields -e dns.flags.response 2>/dev/null |
+    tshark -n -r "$1" -Y "$NI && ($2)" -T fields -e dns.flags.response 2>/dev/null |
         tr ',' '\n' | grep -c "^$3\$" || true
 }
 
 # dnsfields FILE [FILTER]: one line per DNS packet:
 # time proto sport dport id qr rcode qtype qname (tab separated)
 dnsfields() {
-    tshark -n -r "$1" -Y "${2:-dns}" -T fields -E separator=/t \
+    tshark -n -r "$1" -Y "$NI && (${2:-dns})" -T fields -E separator=/t \
         -e frame.time_epoch -e ip.proto -e ipv6.nxt -e udp.srcport -e udp.dstport \
         -e tcp.srcport -e tcp.dstport -e dns.id -e dns.flags.response \
         -e dns.flags.rcode -e dns.qry.type -e dns.qry.name 2>/dev/null
@@ -611,8 +645,8 @@ for (qid, qname, qtype), v in g.items():
 '
 }
 
-# serial-fallback: one glibc 2.36 process (one thread) resolving a name per
-# second.  Lookup 9 (lose.example.test) loses its AAAA reply once; glibc
+# serial-fallback: one glibc 2.36 process (one thread) resolving a name
+# every 0.8 s.  Lookup 9 (lose.example.test) loses its AAAA reply once; glibc
 # waits 5 s, sets RES_SNGLKUP, resends A then AAAA serially, and stays
 # serial.  www.broken.test gets SERVFAIL: at lookup 6 (parallel mode) and at
 # lookups 17 and 22 (serial mode).
@@ -622,7 +656,7 @@ trace_serial_fallback() {
     for n in $SF_NAMES; do
         if [ "$n" = broken ]; then names+=" www.broken.test"; else names+=" $n.example.test"; fi
     done
-    for try in 1 2 3; do
+    for try in 1 2 3 4; do
         topo
         resolv "options timeout:5 attempts:2"
         start_named_std "$NS_S"
@@ -634,12 +668,19 @@ trace_serial_fallback() {
             -m statistic --mode nth --every 1000000 --packet 0 -j DROP
         cap_start "$NS_C" "$IF_C" "$f"
         # shellcheck disable=SC2086
-        in_c "${pre[@]}" "$RESOLVE" -d 1000 $names > "$WORK/$t.resolve.log" || true
+        in_c "${pre[@]}" "$RESOLVE" -d 800 $names > "$WORK/$t.resolve.log" || true
         cap_stop
         DROPPED=$(in_s iptables -nvxL OUTPUT | awk '$3=="DROP"{s+=$1} END{print s+0}')
         pat=$(pair_pattern "$f")
         log "$t try $try: pair pattern $pat"
         [ "$pat" = PPPPPPPPPPSSSSSSSSSSSSS ] && break
+        # on a loaded host a fast reply can overtake the AAAA datagram and
+        # make a parallel pair look serial; after 4 tries accept that, as
+        # long as everything after the switch is serial
+        if [ "$try" = 4 ] && [ "${pat:10}" = SSSSSSSSSSSSS ] && [ "${#pat}" = 23 ]; then
+            log "WARNING: $t: serial-looking pair(s) before the switch: $pat"
+            break
+        fi
         teardown
     done
     summary "$f"
@@ -649,7 +690,8 @@ trace_serial_fallback() {
     q=$(count "$f" 'dns.flags.response==0'); r=$(count "$f" 'dns.flags.response==1')
     u=$(unanswered "$f")
     read -r par ser < <(pair_modes "$f")
-    check "$t pair pattern" "$pat" PPPPPPPPPPSSSSSSSSSSSSS
+    check "$t pairs after the switch" "${pat:10}" SSSSSSSSSSSSS
+    check "$t A/AAAA pairs" "${#pat}" 23
     check "$t dropped replies (iptables counter)" "$DROPPED" 1
     check "$t unanswered queries" "$u" 1
     check "$t queries" "$q" 54
@@ -657,7 +699,7 @@ trace_serial_fallback() {
     check "$t SERVFAIL responses" "$(count "$f" 'dns.flags.rcode==2')" 8
     check "$t AAAA queries for www.broken.test" \
         "$(count "$f" 'dns.flags.response==0 && dns.qry.type==28 && dns.qry.name=="www.broken.test"')" 2
-    local lose_iv sf_ports
+    local lose_iv
     lose_iv=$(awk '/^lose.example.test A /{sub(/.*intervals=/,""); print}' "$WORK/$t.retries")
     expect $t "server=named" "glibc=$(ldd --version | head -1 | awk '{print $NF}')" \
         "lookups=25" "queries=$q" "responses=$r" "unanswered=$u" "dropped_replies=$DROPPED" \
@@ -718,13 +760,18 @@ forward-zone:
   forward-addr: 10.53.0.1'
     wait_dns "$NS_C" 127.0.0.1 www.example.test
     cap_start "$NS_C" "$IF_C" "$f"
+    # dig and the unbound forwarder run alongside the glibc client (2 s in)
+    ( sleep 2
+      in_c dig +tries=3 +timeout=2 @10.53.0.1 dig1.example.test A || true
+      in_c dig +tries=3 +timeout=2 @10.53.0.1 dig2.example.test A || true
+      in_c dig +tries=1 +timeout=15 @127.0.0.1 ub1.example.test A || true
+    ) > "$WORK/$t.dig.log" 2>&1 &
+    local digs=$!
     in_c "${pre[@]}" "$RESOLVE" -d 500 www.example.test drop1.example.test \
         api.example.test drop2.example.test db.example.test drop3.example.test \
         cache.example.test gone.example.test mail.example.test \
         > "$WORK/$t.resolve.log" || true
-    in_c dig +tries=3 +timeout=2 @10.53.0.1 dig1.example.test A > "$WORK/$t.dig.log" || true
-    in_c dig +tries=3 +timeout=2 @10.53.0.1 dig2.example.test A >> "$WORK/$t.dig.log" || true
-    in_c dig +tries=1 +timeout=15 @127.0.0.1 ub1.example.test A >> "$WORK/$t.dig.log" || true
+    wait "$digs" || true
     cap_stop
     DROPPED=$(dropped "$NS_S")
     in_s iptables -nvxL OUTPUT > "$WORK/$t.iptables"
@@ -738,7 +785,11 @@ forward-zone:
     check "$t unanswered queries" "$u" 21
     check "$t queries" "$q" 39
     check "$t responses" "$r" 18
-    check "$t glibc pairs all parallel" "$pat" PPPPPPPPP
+    # no reply of a pair is ever lost alone, so glibc never switches to serial
+    # mode here; a single serial-looking pair (fast reply overtaking the
+    # second datagram) can still occur and is only logged
+    check "$t glibc A/AAAA pairs" "${#pat}" 9
+    log "$t pair pattern: $pat"
     check "$t failed glibc lookups" "$(grep -c 'rc=-3' "$WORK/$t.resolve.log")" 1
     check "$t ub1 queries from unbound (new id+port each)" \
         "$(dnsfields "$f" 'dns.flags.response==0 && dns.qry.name=="ub1.example.test"' | awk -F'\t' '{print $8, $4}' | sort -u | wc -l)" 3
@@ -748,7 +799,7 @@ forward-zone:
     expect $t "server=named" "glibc=$(ldd --version | head -1 | awk '{print $NF}')" \
         "resolv_conf=options attempts:3 (timeout default 5)" \
         "glibc_lookups=9" "glibc_failed_lookups=1" "queries=$q" "responses=$r" \
-        "unanswered=$u" "dropped_replies=$DROPPED" "a_aaaa_pairs=9" "serial_fallback=no" \
+        "unanswered=$u" "dropped_replies=$DROPPED" "a_aaaa_pairs=9" "pair_pattern=$pat" "serial_fallback=no" \
         "glibc_retry_interval_s=5" "glibc_retry_same_id=yes" "glibc_retry_same_port=yes" \
         "retry.drop1.example.test.A=$(iv drop1.example.test A)" \
         "retry.drop1.example.test.AAAA=$(iv drop1.example.test AAAA)" \
@@ -767,9 +818,9 @@ forward-zone:
 per_second() {
     local f=$1 flt; shift
     local t0
-    t0=$(tshark -n -r "$f" -T fields -e frame.time_epoch -c 1 2>/dev/null)
+    t0=$(tshark -n -r "$f" -Y "$NI && dns" -T fields -e frame.time_epoch 2>/dev/null | head -1)
     for flt in "$@"; do
-        tshark -n -r "$f" -Y "$flt" -T fields -e frame.time_epoch 2>/dev/null |
+        tshark -n -r "$f" -Y "$NI && ($flt)" -T fields -e frame.time_epoch 2>/dev/null |
             awk -v t0="$t0" '{c[int($1-t0)]++; if (int($1-t0)>m) m=int($1-t0)}
                  END{for(i=0;i<=m;i++) printf "%s%d", (i?" ":""), c[i]+0; print ""}'
     done
@@ -819,7 +870,7 @@ trace_unanswered() {
     log "$t: random drops $drand, burst drops $dburst (unanswered $u)"
     log "$t queries/s:   $(per_second "$f" 'dns.flags.response==0')"
     log "$t responses/s: $(per_second "$f" 'dns.flags.response==1')"
-    log "$t unanswered/s: $(tshark -n -2 -r "$f" -Y 'dns.flags.response==0 && !dns.response_in' -T fields -e frame.time_relative 2>/dev/null | awk '{c[int($1)]++; if(int($1)>m)m=int($1)} END{for(i=0;i<=m;i++) printf "%d ", c[i]+0; print ""}')"
+    log "$t unanswered/s: $(tshark -n -2 -r "$f" -Y "$NI && dns.flags.response==0 && !dns.response_in" -T fields -e frame.time_relative 2>/dev/null | awk '{c[int($1)]++; if(int($1)>m)m=int($1)} END{for(i=0;i<=m;i++) printf "%d ", c[i]+0; print ""}')"
     awk -v a="$t0" -v b="$burst_on" -v c="$burst_off" \
         'BEGIN{printf "%.1f-%.1f\n", b-a, c-a}' > "$WORK/$t.burst"
     log "$t: burst window $(cat "$WORK/$t.burst") s after the first lookup"
@@ -932,6 +983,12 @@ trace_tcp_fallback() {
     log "$t: ICMP port unreachable for late AAAA replies: $ic (timing-dependent, 4 expected)"
     check "$t unanswered" "$(unanswered "$f")" 0
     check "$t TCP connections" "$(count "$f" 'tcp.flags.syn==1 && tcp.flags.ack==0')" 7
+    # glibc re-asks over TCP with the ids it used over UDP (2 lookups x
+    # 2 rounds x A+AAAA = 8 ids), dig picks a new id for TCP (3 queries)
+    local same
+    same=$(comm -12 <(dnsfields "$f" 'udp && dns.flags.response==0' | cut -f8 | sort -u) \
+                    <(tshark -n -r "$f" -Y 'tcp && dns.flags.response==0' -T fields -e dns.id 2>/dev/null | tr ',' '\n' | sort -u) | wc -l)
+    check "$t TCP query ids also used over UDP (glibc's 8; dig's 3 are new)" "$same" 8
     expect $t "server=named" "glibc=$(ldd --version | head -1 | awk '{print $NF}')" \
         "glibc_lookups=5" "glibc_lookups_many=2" "dig_queries=4" \
         "udp_queries=$uq" "udp_responses=$ur" "truncated_udp_responses=$tc" \
@@ -939,9 +996,9 @@ trace_tcp_fallback() {
         "icmp_port_unreachable=$ic" "unanswered=0" \
         "many.example.test_A_answer_records=40" "many.example.test_A_answer_bytes_tcp=677" \
         "glibc_rounds_per_many_lookup=2 (UDP A+AAAA, TC on A, TCP A+AAAA; then all again)" \
-        "glibc_tcp_retry=A and AAAA both re-asked over one TCP connection" \
+        "glibc_tcp_retry=A and AAAA both re-asked (same ids) over one TCP connection" \
         "late_aaaa_udp_reply=arrives after glibc closed the UDP socket: ICMP port unreachable" \
-        "dig_tcp_retry=same id re-asked over a new TCP connection" \
+        "dig_tcp_retry=same question with a NEW id over a new TCP connection" \
         "edns_tc=dig with EDNS (bufsize 1232) also gets TC=1 for the 1.3 KB TXT"
 }
 
@@ -992,13 +1049,13 @@ forward-zone:
     wait_dns "$NS_C" 10.53.0.1 api.example.test
     for n in 1 2 3; do drop_first "$NS_U" "slow$n.example.test" AAAA 1; done
     for n in 4 5; do drop_first "$NS_U" "slow$n.example.test" AAAA 2; done
-    for n in 1 2 3; do drop_all "$NS_U" "never$n.example.test" AAAA; done
+    for n in 1 2; do drop_all "$NS_U" "never$n.example.test" AAAA; done
     # the resolver's upstream side, as a second capture
-    bg "$NS_S" "$WORK/tcpdump-up.log" tcpdump -n -i "$IF_SU" --immediate-mode -U -w "$fu" 'port 53 or icmp'
+    bg "$NS_S" "$WORK/tcpdump-up.log" tcpdump -n -Z root -i "$IF_SU" --immediate-mode -U -w "$fu" 'port 53 or icmp'
     local uppid=$LASTPID
     cap_start "$NS_C" "$IF_C" "$f"
     : > "$WORK/$t.resolve.log"
-    for n in www slow1 slow2 slow3 api slow4 slow5 never1 db never2 never3 cache; do
+    for n in www slow1 slow2 slow3 api slow4 slow5 never1 db never2 cache; do
         in_c "$RESOLVE" -q "$n.example.test" >> "$WORK/$t.resolve.log" || true
         sleep 0.3
     done
@@ -1008,7 +1065,7 @@ forward-zone:
     cat "$WORK/$t.resolve.log" >&2
     summary "$f"
     latency_table "$f" | tee "$WORK/$t.latency" >&2
-    local q r u aslow ok
+    local q r u ok
     q=$(count "$f" 'dns.flags.response==0'); r=$(count "$f" 'dns.flags.response==1')
     u=$(unanswered "$f")
     # every A answered at once, no AAAA answered within 0.1 s for slow/never names
@@ -1028,9 +1085,13 @@ forward-zone:
     sf=$(count "$f" 'dns.flags.response==1 && dns.qry.type==28 && dns.flags.rcode==2')
     expect $t "server=unbound (forwarding example.test to named behind it)" \
         "client=one resolve (getaddrinfo AF_UNSPEC) process per lookup, glibc $(ldd --version | head -1 | awk '{print $NF}')" \
-        "lookups=12" "slow_aaaa_names=5" "never_aaaa_names=3" "normal_names=4" \
+        "lookups=11" "slow_aaaa_names=5" "never_aaaa_names=2" "normal_names=4" \
         "queries=$q" "responses=$r" "unanswered=$u" \
         "aaaa_servfail_responses=$sf" "upstream_dropped_aaaa_replies=$DROPPED" \
+        "upstream_capture=slow-aaaa-upstream.pcap (unbound <-> named)" \
+        "upstream_queries=$(count "$fu" 'dns.flags.response==0')" \
+        "upstream_responses=$(count "$fu" 'dns.flags.response==1')" \
+        "upstream_unanswered=$(unanswered "$fu")" \
         "a_latency_max_s=0.05" \
         "$(awk '{printf "latency.%s=%s %s\n", $1, $2, $3}' "$WORK/$t.latency")"
 }
@@ -1083,10 +1144,10 @@ forward-zone:
     u=$(unanswered "$f")
     nsf=$(count "$f" 'dns.flags.response==1 && dns.flags.rcode==2')
     nok=$(count "$f" 'dns.flags.response==1 && dns.flags.rcode==0')
-    tq0=$(tshark -n -r "$f" -Y 'dns.flags.response==0' -T fields -e frame.time_epoch -c 1 2>/dev/null)
-    sf_first=$(tshark -n -r "$f" -Y 'dns.flags.rcode==2' -T fields -e frame.time_epoch 2>/dev/null | head -1)
-    sf_last=$(tshark -n -r "$f" -Y 'dns.flags.rcode==2' -T fields -e frame.time_epoch 2>/dev/null | tail -1)
-    ok_after=$(tshark -n -r "$f" -Y 'dns.flags.response==1 && dns.flags.rcode==0' -T fields -e frame.time_epoch 2>/dev/null |
+    tq0=$(tshark -n -r "$f" -Y "$NI && dns.flags.response==0" -T fields -e frame.time_epoch 2>/dev/null | head -1)
+    sf_first=$(tshark -n -r "$f" -Y "$NI && dns.flags.rcode==2" -T fields -e frame.time_epoch 2>/dev/null | head -1)
+    sf_last=$(tshark -n -r "$f" -Y "$NI && dns.flags.rcode==2" -T fields -e frame.time_epoch 2>/dev/null | tail -1)
+    ok_after=$(tshark -n -r "$f" -Y "$NI && dns.flags.response==1 && dns.flags.rcode==0" -T fields -e frame.time_epoch 2>/dev/null |
                awk -v l="$sf_last" '$1 > l' | wc -l)
     check "$t queries" "$q" 300
     check "$t responses" "$r" 300
@@ -1097,7 +1158,7 @@ forward-zone:
     expect $t "server=unbound $(unbound -V | head -1 | awk '{print $2}') (forwarding example.test to named behind it)" \
         "client=dnsperf -Q 20 -c 4 -t 3 (unique names, no cache hits)" \
         "offered_rate_qps=20" "duration_s=15" "queries=$q" "responses=$r" "unanswered=$u" \
-        "noerror=$nok" "servfail=$nsf" "upstream_dead_window_s=$win (after the first query)" \
+        "noerror=$nok" "servfail=$nsf" "upstream_dead_window_s=$win (after dnsperf started, about the first query)" \
         "first_servfail_s=$(awk -v a="$tq0" -v b="$sf_first" 'BEGIN{printf "%.2f", b-a}')" \
         "last_servfail_s=$(awk -v a="$tq0" -v b="$sf_last" 'BEGIN{printf "%.2f", b-a}')" \
         "noerror_after_recovery=$ok_after" \
@@ -1106,8 +1167,274 @@ forward-zone:
         "servfail_per_s=$(per_second "$f" 'dns.flags.response==1 && dns.flags.rcode==2' | tr ' ' ,)"
 }
 
+# ptr_queries FILE N SEED: dnsperf input: N queries, 9 of 10 PTR for random
+# addresses in 104.16.0.0/12, 1 of 10 A for a unique name (no cache hits)
+ptr_queries() {
+    "$PY" - "$1" "$2" "$3" <<'PY'
+import random, sys
+path, n, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rnd = random.Random(seed)
+with open(path, "w") as f:
+    for i in range(n):
+        if i % 10 == 9:
+            f.write("a%05d.burst.example.test A\n" % i)
+        else:
+            f.write("%d.%d.%d.104.in-addr.arpa PTR\n" % (
+                rnd.randrange(1, 255), rnd.randrange(0, 256), rnd.randrange(16, 32)))
+PY
+}
+
+# iostat FILE FILTER...: tshark io,stat with 1-second bins; prints one line
+# per filter with the frame counts per second (filters must not contain ",")
+iostat() {
+    local f=$1; shift
+    local spec="io,stat,1" flt
+    for flt in "$@"; do spec+=",$NI && ($flt)"; done
+    tshark -n -r "$f" -q -z "$spec" 2>/dev/null | awk -F'|' -v n=$# '
+        /<>/ { rows++; for (k = 1; k <= n; k++) { v = $(1 + 2 * k); gsub(/ /, "", v); c[k, rows] = v } }
+        END { for (k = 1; k <= n; k++) { line = ""; for (r = 1; r <= rows; r++) line = line (r > 1 ? " " : "") c[k, r]; print line } }'
+}
+
+# unbound data for the PTR traces: 104.in-addr.arpa with two PTR records
+# (NXDOMAIN for everything else), any name under burst.example.test -> A
+UB_PTR_ZONE='  local-zone: "104.in-addr.arpa." static
+  local-data-ptr: "104.16.132.229 www.cloudflare.example."
+  local-data-ptr: "104.17.24.14 cdn.cloudflare.example."
+  local-zone: "burst.example.test." redirect
+  local-data: "burst.example.test. 300 IN A 10.53.40.1"'
+
+# rate-limit: dnsperf offers 600 queries/s (mostly PTR for 104.16.0.0/12)
+# for 8 s straight to unbound; iptables in the server namespace lets at most
+# 200 replies/s out (hashlimit, burst 200) and drops the rest.  Captured with
+# -i any -y LINUX_SLL2 in the client namespace (interface index kept).
+trace_rate_limit() {
+    local t=rate-limit f=$OUT/rate-limit.pcap
+    topo
+    start_unbound "$NS_S" "10.53.0.1 fd53::1" "$UB_PTR_ZONE"
+    wait_dns "$NS_C" 10.53.0.1 www.example.test
+    ptr_queries "$WORK/$t.queries" 4800 1
+    in_s iptables -A OUTPUT -p udp --sport 53 -m hashlimit --hashlimit-upto 200/sec \
+        --hashlimit-burst 200 --hashlimit-mode srcip --hashlimit-name dv -j ACCEPT
+    in_s iptables -A OUTPUT -p udp --sport 53 -j DROP
+    cap_start "$NS_C" any "$f" -y LINUX_SLL2
+    in_c dnsperf -s 10.53.0.1 -d "$WORK/$t.queries" -n 1 -Q 600 -l 8 -c 8 -q 5000 -t 2 \
+        > "$WORK/$t.dnsperf" 2>&1 || true
+    cap_stop
+    in_s iptables -nvxL OUTPUT > "$WORK/$t.iptables"
+    grep -A10 '^Statistics' "$WORK/$t.dnsperf" >&2 || true
+    summary "$f"
+    local off ans
+    { read -r off; read -r ans; } < <(iostat "$f" 'dns.flags.response==0' 'dns.flags.response==1')
+    log "$t offered/s:  $off"
+    log "$t answered/s: $ans"
+    local acc drp q r u ptrq
+    acc=$(awk '$3=="ACCEPT"{print $1}' "$WORK/$t.iptables")
+    drp=$(awk '$3=="DROP"{print $1}' "$WORK/$t.iptables")
+    q=$(count "$f" 'dns.flags.response==0'); r=$(count "$f" 'dns.flags.response==1')
+    u=$(unanswered "$f")
+    ptrq=$(count "$f" 'dns.flags.response==0 && dns.qry.type==12')
+    check "$t responses = replies let through" "$r" "$acc"
+    check "$t unanswered = replies dropped" "$u" "$drp"
+    check "$t queries = responses + unanswered" "$q" "$((r + u))"
+    expect $t "server=unbound $(unbound -V | head -1 | awk '{print $2}')" \
+        "client=dnsperf -Q 600 -l 8 -c 8 (one client address)" \
+        "capture=tcpdump -i any -y LINUX_SLL2 in the client namespace" \
+        "ifindex_client_veth=$(ip -n "$NS_C" -o link show "$IF_C" | cut -d: -f1)" \
+        "packets_on_other_interfaces=$(tshark -n -r "$f" -T fields -e sll.ifindex 2>/dev/null | grep -vcx "$(ip -n "$NS_C" -o link show "$IF_C" | cut -d: -f1)" || true)" \
+        "limit=iptables hashlimit 200/s burst 200 on the server's replies, rest dropped" \
+        "offered_rate_qps=600" "answered_rate_qps=200" \
+        "queries=$q" "ptr_queries=$ptrq" "a_queries=$((q - ptrq))" "responses=$r" \
+        "unanswered=$u" "dropped_replies=$drp" "replies_let_through=$acc" \
+        "ptr_network=104.16.0.0/12" \
+        "offered_per_s=$(echo "$off" | tr ' ' ,)" "answered_per_s=$(echo "$ans" | tr ' ' ,)"
+}
+
+# ptr-flood: Stripe's incident in small.  dnsperf (client namespace) sends
+# 125 queries/s for 8 s, 9 in 10 of them PTR for 104.16.0.0/12, to unbound
+# (server namespace), which forwards in-addr.arpa and example.test to an
+# upstream resolver (named, third namespace, the "VPC resolver").  iptables
+# there lets at most 60 replies/s out.  Captured on the unbound host with
+# -i any -y LINUX_SLL2: client side and upstream side in one file.
+trace_ptr_flood() {
+    local t=ptr-flood f=$OUT/ptr-flood.pcap
+    topo up
+    # the upstream is unbound too: named 9.18 stops answering part of the
+    # queries once its sendmsg() calls fail with EPERM (iptables DROP in
+    # OUTPUT), which would blur the ground truth
+    start_unbound "$NS_U" 10.53.1.2 "$UB_PTR_ZONE"
+    wait_dns "$NS_S" 10.53.1.2 www.example.test
+    UB_LOCAL=0 start_unbound "$NS_S" "10.53.0.1 fd53::1" "${PF_UNBOUND_EXTRA:-}"'
+  local-zone: "test." nodefault
+  domain-insecure: "example.test."
+  domain-insecure: "in-addr.arpa."' '
+forward-zone:
+  name: "example.test."
+  forward-addr: 10.53.1.2
+forward-zone:
+  name: "in-addr.arpa."
+  forward-addr: 10.53.1.2'
+    wait_dns "$NS_C" 10.53.0.1 www.example.test
+    wait_dns "$NS_C" 10.53.0.1 229.132.16.104.in-addr.arpa PTR
+    ptr_queries "$WORK/$t.queries" 1000 2
+    in_u iptables -A OUTPUT -p udp --sport 53 -m hashlimit --hashlimit-upto 60/sec \
+        --hashlimit-burst 60 --hashlimit-mode srcip --hashlimit-name dv -j ACCEPT
+    in_u iptables -A OUTPUT -p udp --sport 53 -j DROP
+    local rb_u0 rb_s0 rb_u rb_s
+    rb_u0=$(udp_rcvbuf_errors "$NS_U"); rb_s0=$(udp_rcvbuf_errors "$NS_S")
+    cap_start "$NS_S" any "$f" -y LINUX_SLL2
+    in_c dnsperf -s 10.53.0.1 -d "$WORK/$t.queries" -n 1 -Q 125 -l 8 -c 8 -q 5000 -t 5 \
+        > "$WORK/$t.dnsperf" 2>&1 || true
+    cap_stop
+    in_u iptables -nvxL OUTPUT > "$WORK/$t.iptables"
+    rb_u=$(( $(udp_rcvbuf_errors "$NS_U") - rb_u0 )); rb_s=$(( $(udp_rcvbuf_errors "$NS_S") - rb_s0 ))
+    log "$t: UDP receive-buffer drops: upstream ns $rb_u, resolver ns $rb_s"
+    grep -A10 '^Statistics' "$WORK/$t.dnsperf" >&2 || true
+    summary "$f"
+    local cq cr uq ur csf
+    { read -r cq; read -r cr; read -r csf; read -r uq; read -r ur; } < <(iostat "$f" \
+        'ip.dst==10.53.0.1 && dns.flags.response==0' 'ip.src==10.53.0.1 && dns.flags.response==1' \
+        'ip.src==10.53.0.1 && dns.flags.rcode==2' \
+        'ip.dst==10.53.1.2 && dns.flags.response==0' 'ip.src==10.53.1.2 && dns.flags.response==1')
+    log "$t client queries/s:    $cq"
+    log "$t client responses/s:  $cr"
+    log "$t client SERVFAIL/s:   $csf"
+    log "$t upstream queries/s:  $uq"
+    log "$t upstream answers/s:  $ur"
+    local acc drp nq nr nptr nsf nnx nok nun upq upr upun if_c if_u
+    acc=$(awk '$3=="ACCEPT"{print $1}' "$WORK/$t.iptables")
+    drp=$(awk '$3=="DROP"{print $1}' "$WORK/$t.iptables")
+    nq=$(count "$f" 'ip.dst==10.53.0.1 && dns.flags.response==0')
+    nptr=$(count "$f" 'ip.dst==10.53.0.1 && dns.flags.response==0 && dns.qry.type==12')
+    nr=$(count "$f" 'ip.src==10.53.0.1 && dns.flags.response==1')
+    nsf=$(count "$f" 'ip.src==10.53.0.1 && dns.flags.response==1 && dns.flags.rcode==2')
+    nnx=$(count "$f" 'ip.src==10.53.0.1 && dns.flags.response==1 && dns.flags.rcode==3')
+    nok=$(count "$f" 'ip.src==10.53.0.1 && dns.flags.response==1 && dns.flags.rcode==0')
+    nun=$(tshark -n -2 -r "$f" -Y "$NI && ip.dst==10.53.0.1 && dns.flags.response==0 && !dns.response_in" 2>/dev/null | wc -l)
+    upq=$(count "$f" 'ip.dst==10.53.1.2 && dns.flags.response==0')
+    upr=$(count "$f" 'ip.src==10.53.1.2 && dns.flags.response==1')
+    upun=$(tshark -n -2 -r "$f" -Y "$NI && ip.dst==10.53.1.2 && dns.flags.response==0 && !dns.response_in" 2>/dev/null | wc -l)
+    if_c=$(ip -n "$NS_S" -o link show "$IF_S" 2>/dev/null | cut -d: -f1)
+    if_u=$(ip -n "$NS_S" -o link show "$IF_SU" 2>/dev/null | cut -d: -f1)
+    check "$t upstream answers = replies let through" "$upr" "$acc"
+    check "$t upstream unanswered = replies dropped" "$upun" "$drp"
+    check "$t client queries" "$nq" 1000
+    expect $t "resolver=unbound $(unbound -V | head -1 | awk '{print $2}') (Debian defaults: discard-timeout 1900, wait-limit 1000, outbound-msg-retry 5)" \
+        "upstream=unbound with local data (the \"VPC resolver\"), 10.53.1.2, replies limited by iptables hashlimit 60/s burst 60" \
+        "client=dnsperf -Q 125 -l 8 -c 8 -t 5 from 10.53.0.2 (no client retries)" \
+        "capture=tcpdump -i any -y LINUX_SLL2 in the resolver namespace" \
+        "ifindex_client_side=$if_c" "ifindex_upstream_side=$if_u" \
+        "client_queries=$nq" "client_ptr_queries=$nptr" "client_a_queries=$((nq - nptr))" \
+        "client_responses=$nr" "client_noerror=$nok" "client_nxdomain=$nnx" "client_servfail=$nsf" \
+        "client_unanswered=$nun" "ptr_network=104.16.0.0/12" \
+        "upstream_queries=$upq" "upstream_responses=$upr" "upstream_unanswered=$upun" \
+        "upstream_replies_dropped=$drp" "upstream_rate_limit_pps=60" \
+        "amplification_upstream_per_client_query=$(awk -v a="$upq" -v b="$nq" 'BEGIN{printf "%.1f", a/b}')" \
+        "client_queries_per_s=$(echo "$cq" | tr ' ' ,)" "client_responses_per_s=$(echo "$cr" | tr ' ' ,)" \
+        "client_servfail_per_s=$(echo "$csf" | tr ' ' ,)" \
+        "upstream_queries_per_s=$(echo "$uq" | tr ' ' ,)" "upstream_answers_per_s=$(echo "$ur" | tr ' ' ,)"
+}
+
+# The KeyDB plan: keydb-0.keydb is the dead peer (bare name: SERVFAIL),
+# keydb-1/keydb-2 are alive.  The AAAA reply for keydb-2's first lookup step
+# is dropped once, which switches the client to serial mode.
+KEYDB_PLAN="keydb-0.keydb keydb-1.keydb keydb-0.keydb keydb-2.keydb keydb-0.keydb keydb-1.keydb keydb-0.keydb"
+
+keydb_setup() {
+    topo
+    resolv "search default.svc.cluster.local svc.cluster.local cluster.local" "options ndots:5"
+    start_named_std "$NS_S"
+    if [ "$NCPU" -ge 2 ]; then taskset -p -c 0 "$NAMED_PID" >/dev/null; fi
+    wait_dns "$NS_C" 10.53.0.1 keydb-1.keydb.default.svc.cluster.local
+    drop_first "$NS_S" keydb-2.keydb.default.svc.cluster.local AAAA 1
+}
+
+# keydb_check TRACE FILE: counts common to serial-stall and serial-nostall
+keydb_counts() {
+    local f=$1
+    KQ=$(count "$f" 'dns.flags.response==0'); KR=$(count "$f" 'dns.flags.response==1')
+    KU=$(unanswered "$f")
+    KSF=$(count "$f" 'dns.flags.response==1 && dns.flags.rcode==2')
+    KNX=$(count "$f" 'dns.flags.response==1 && dns.flags.rcode==3')
+    KAAAA0=$(count "$f" 'dns.flags.response==0 && dns.qry.type==28 && dns.qry.name=="keydb-0.keydb"')
+    KA0=$(count "$f" 'dns.flags.response==0 && dns.qry.type==1 && dns.qry.name=="keydb-0.keydb"')
+}
+
+# serial-stall: SCRIPTED client (tools/glibc227_stub.py) emulating glibc
+# 2.27, against real named; the AAAA drop is a real iptables drop.
+trace_serial_stall() {
+    local t=serial-stall f=$OUT/serial-stall.pcap n first=1
+    keydb_setup
+    : > "$WORK/$t.plan"
+    for n in $KEYDB_PLAN; do
+        if [ $first = 1 ]; then echo "0 $n"; first=0; else echo "1 $n"; fi
+    done >> "$WORK/$t.plan"
+    cap_start "$NS_C" "$IF_C" "$f"
+    in_c "$PY" "$HERE/tools/glibc227_stub.py" 10.53.0.1 "$WORK/$t.plan" > "$WORK/$t.log"
+    cap_stop
+    DROPPED=$(dropped "$NS_S")
+    cat "$WORK/$t.log" >&2
+    summary "$f"
+    retries "$f" | tee "$WORK/$t.retries" >&2
+    keydb_counts "$f"
+    log "$t pairs: $(pair_pattern "$f")"
+    check "$t dropped replies" "$DROPPED" 1
+    check "$t unanswered" "$KU" 1
+    check "$t AAAA queries for bare keydb-0.keydb" "$KAAAA0" 4
+    check "$t A queries for bare keydb-0.keydb" "$KA0" 8
+    check "$t stalled lookups" "$(grep -c 'name=keydb-0.keydb result=EAI_AGAIN.*elapsed=1[0-9]\.' "$WORK/$t.log")" 2
+    local stall_iv
+    stall_iv=$(awk '/^keydb-0.keydb A / && $5 != prev {sub(/.*intervals=/, ""); printf "%s%s", (n++ ? ";" : ""), $0}' "$WORK/$t.retries")
+    expect $t "client=SCRIPTED glibc 2.27 emulation (tools/glibc227_stub.py), NOT a real libc" \
+        "server=named $(named -v | awk '{print $2}')" \
+        "resolv_conf=search default.svc.cluster.local svc.cluster.local cluster.local; options ndots:5 (timeout 5, attempts 2)" \
+        "lookups=7" "plan=$(echo $KEYDB_PLAN | tr ' ' ,)" \
+        "queries=$KQ" "responses=$KR" "unanswered=$KU" "dropped_replies=$DROPPED" \
+        "dropped_reply=AAAA keydb-2.keydb.default.svc.cluster.local (lookup 3)" \
+        "nxdomain_responses=$KNX" "servfail_responses=$KSF" \
+        "serial_fallback=yes" "switch_lookup=3" \
+        "stall=yes" "stalled_lookups=2 (lookups 4 and 6)" "stall_gap_s=5" \
+        "stall_retry_same_id=yes" "stall_retry_same_port=yes" \
+        "keydb-0.keydb_A_resend_intervals_s=$stall_iv (lookups 0,2: parallel, both resent at once; lookups 4,6: the stall)" \
+        "aaaa_queries_bare_keydb0=$KAAAA0 (all in parallel mode; none after the switch)" \
+        "stalled_lookup_elapsed_s=$(grep 'name=keydb-0.keydb result=EAI_AGAIN' "$WORK/$t.log" | sed -n 's/.*elapsed=\([0-9.]*\).*mode=serial.*/\1/p' | tr '\n' ',' | sed 's/,$//')"
+}
+
+# serial-nostall: the same plan with the real glibc 2.36 (tools/resolve.c):
+# the switch to serial mode happens, the stall does not.
+trace_serial_nostall() {
+    local t=serial-nostall f=$OUT/serial-nostall.pcap pre=()
+    keydb_setup
+    if [ "$NCPU" -ge 2 ]; then pre=(taskset -c 1); fi
+    cap_start "$NS_C" "$IF_C" "$f"
+    # shellcheck disable=SC2086
+    in_c "${pre[@]}" "$RESOLVE" -q -d 1000 $KEYDB_PLAN > "$WORK/$t.log" || true
+    cap_stop
+    DROPPED=$(dropped "$NS_S")
+    cat "$WORK/$t.log" >&2
+    summary "$f"
+    retries "$f" | tee "$WORK/$t.retries" >&2
+    keydb_counts "$f"
+    log "$t pairs: $(pair_pattern "$f")"
+    check "$t dropped replies" "$DROPPED" 1
+    check "$t unanswered" "$KU" 1
+    check "$t AAAA queries for bare keydb-0.keydb" "$KAAAA0" 4
+    check "$t A queries for bare keydb-0.keydb" "$KA0" 8
+    check "$t lookups slower than 1 s" "$(awk '{split($6, e, "="); if (e[2] + 0 > 1) n++} END{print n+0}' "$WORK/$t.log")" 1
+    expect $t "client=real glibc $(ldd --version | head -1 | awk '{print $NF}') (tools/resolve.c, one process, one thread)" \
+        "server=named $(named -v | awk '{print $2}')" \
+        "resolv_conf=search default.svc.cluster.local svc.cluster.local cluster.local; options ndots:5 (timeout 5, attempts 2)" \
+        "lookups=7" "plan=$(echo $KEYDB_PLAN | tr ' ' ,)" \
+        "queries=$KQ" "responses=$KR" "unanswered=$KU" "dropped_replies=$DROPPED" \
+        "dropped_reply=AAAA keydb-2.keydb.default.svc.cluster.local (lookup 3)" \
+        "nxdomain_responses=$KNX" "servfail_responses=$KSF" \
+        "serial_fallback=yes" "switch_lookup=3" "stall=no" \
+        "serial_servfail=A SERVFAIL, A resent at once on a new port, SERVFAIL, no AAAA" \
+        "aaaa_queries_bare_keydb0=$KAAAA0 (all in parallel mode)" \
+        "failed_lookups=4 (every keydb-0.keydb lookup: EAI_AGAIN in about 1 ms)"
+}
+
 # ------------------------------------------------------------------- main ---
-ALL_TRACES="healthy healthy-busy serial-fallback retry-timeout unanswered search-walk tcp-fallback slow-aaaa servfail-burst"
+ALL_TRACES="healthy healthy-busy serial-fallback serial-stall serial-nostall retry-timeout unanswered search-walk tcp-fallback slow-aaaa servfail-burst rate-limit ptr-flood"
 main() {
     need_tools
     mkdir -p "$WORK" "$EXP"
@@ -1116,11 +1443,16 @@ main() {
     for t in $traces; do
         declare -F "trace_${t//-/_}" >/dev/null || die "unknown trace $t"
     done
+    # captures are written to a staging directory and moved into pcaps/
+    # only when the trace and all its checks succeeded
+    OUT=$WORK/out
+    mkdir -p "$OUT"
     for t in $traces; do
         log "=== $t"
         "trace_${t//-/_}"
         teardown
+        mv -f "$OUT"/*.pcap "$HERE"/
     done
-    log "done: $(cd "$OUT" && ls -l ./*.pcap | awk '{print $5, $9}' | tr '\n' ' ')"
+    log "done: $(cd "$HERE" && ls -l ./*.pcap | awk '{print $5, $9}' | tr '\n' ' ')"
 }
 [ "${DV_SOURCE:-0}" = 1 ] || main "$@"
