@@ -49,7 +49,7 @@ static const struct detector_param params[] = {
 /* what we keep of one transaction of an open lookup */
 struct rtx {
 	uint64_t seq;
-	ts_t first, resp; /* resp < 0: no answer */
+	ts_t first, last, resp; /* resp < 0: no answer */
 	struct frameref q, r;
 	uint16_t retrans;
 	uint8_t status, rcode;
@@ -161,6 +161,7 @@ static void txn(void *st, const struct txn *t)
 	x = &r->tx[r->n++];
 	x->seq = t->seq;
 	x->first = t->first_ts;
+	x->last = t->last_ts;
 	x->resp = t->status == TXN_ANSWERED ? t->resp_ts : -1;
 	x->q = t->qframe;
 	x->r = t->rframe;
@@ -230,6 +231,27 @@ static void add_example(struct state *s, int cat, const struct lookup *l, const 
 			if (r->tx[i].resp == l->final_ts)
 				e->r = r->tx[i].r;
 	}
+}
+
+/*
+ * A lookup never answered: did the client give up, or was it still trying
+ * when the capture ended? The matcher finishes a query as unanswered only
+ * after a whole answer window of silence; one still open at the end we
+ * judge by the time left after its last send: more than the last interval
+ * (and a tenth) means the client would have asked again by then.
+ */
+static int gave_up(const struct state *s, const struct rec *r, ts_t last_retry, ts_t last_gap)
+{
+	const struct rtx *last = NULL;
+	uint32_t i;
+
+	if (r)
+		for (i = 0; i < r->n; i++)
+			if (!last || r->tx[i].last > last->last)
+				last = &r->tx[i];
+	if (last && last->status == TXN_UNANSWERED)
+		return 1;
+	return s->now >= last_retry + last_gap + last_gap / 10;
 }
 
 static void lookup(void *st, const struct lookup *l)
@@ -323,8 +345,7 @@ static void lookup(void *st, const struct lookup *l)
 			add_example(s, samekey ? EX_SAMEKEY : l->new_id || l->new_server ? EX_NEWID
 											  : EX_NEWPORT,
 				    l, r, waited, 0);
-		} else if (s->now >= last_retry + last_gap + last_gap / 10) {
-			/* the client would have asked again by now: it gave up */
+		} else if (gave_up(s, r, last_retry, last_gap)) {
 			ts_t waited = last_retry + last_gap - l->first_ts;
 
 			s->gone++;
@@ -486,7 +507,7 @@ static void finish(void *st, struct findings *out)
 	sbuf_addf(&f->json,
 		  "\"lookups\": %" PRIu64 ", \"retried\": %" PRIu64 ", \"share\": %.6f, \"resends\": %" PRIu64
 		  ", \"intervals\": {\"1s\": %" PRIu64 ", \"2s\": %" PRIu64 ", \"3s\": %" PRIu64
-		  ", \"5s\": %" PRIu64 ", \"timeout_s\": %" PRIu64 ", \"other\": %" PRIu64 "}"
+		  ", \"5s\": %" PRIu64 ", \"custom\": %" PRIu64 ", \"other\": %" PRIu64 "}"
 		  ", \"cluster_s\": %g, \"cluster_resends\": %" PRIu64 ", \"at_timeout_s\": %" PRIu64
 		  ", \"interval_median_ms\": %.3f, \"backoff\": %" PRIu64
 		  ", \"same_id_port\": %" PRIu64 ", \"new_port\": %" PRIu64 ", \"new_id\": %" PRIu64

@@ -18,10 +18,15 @@
  * before the first reply: parallel; after it: serial, same port or new
  * port), and follow the client's mode over its run of pairs. One pair proves
  * nothing: on a busy host the second datagram of a parallel pair can leave
- * just after a fast reply and look serial (pcaps/healthy-busy.pcap has runs
- * of them). A switch is a parallel pair with exactly one lost reply followed
- * by a run of serial pairs, which is what glibc's rule produces and what
- * scheduling noise does not.
+ * just after a fast reply and look serial (pcaps/healthy-busy.pcap has long
+ * runs of them). A switch is what glibc's rule produces: a pair with exactly
+ * one lost reply while the client was parallel, then only serial pairs to
+ * the end (a serial thread cannot send a parallel-looking pair), and a run
+ * of them long enough that this client's own timing noise, measured on its
+ * earlier pairs, would produce it by chance less than noise_chance of the
+ * time. Scattered serial-looking pairs, or serial-looking runs after a lost
+ * reply that are broken by a parallel pair (pcaps/unanswered.pcap: many
+ * processes on one host), are not a switch.
  *
  * Transactions reach us when they finish, out of order (an unanswered one
  * only after the answer window), so each client's A/AAAA queries wait in a
@@ -40,7 +45,8 @@
 
 static const struct detector_param params[] = {
 	{ "pair_gap_s", 0.1, "an A and an AAAA query for one name are a pair when the second leaves at most this long after the first reply" },
-	{ "switch_run", 3, "serial pairs in a row after a lost reply that make a switch" },
+	{ "switch_run", 3, "serial pairs after a lost reply (and none parallel) that make a switch, at least" },
+	{ "noise_chance", 0.01, "... and so many that timing noise alone makes such a run less likely than this" },
 	{ "stall_min_s", 0.5, "silence after an error answer before the same A query again that counts as a stall" },
 	{ "stall_max_s", 31, "... and at most this (glibc caps its timeout at 30 s)" },
 	{ "min_serial_pairs", 5, "pairs, all serial, for the info finding about a client serial throughout" },
@@ -57,9 +63,9 @@ struct rec {
 	uint8_t status, rcode, used;
 };
 
-enum { M_PARALLEL, M_CANDIDATE, M_SERIAL };
+enum { M_PARALLEL, M_CANDIDATE };
 
-#define PEND_MAX 64
+#define PEND_MAX 4096
 #define FA_MAX 4
 
 /* an A query answered with an error and no AAAA query after it (yet) */
@@ -71,26 +77,29 @@ struct failed_a {
 	struct evidence ev;
 };
 
-/* per-client analysis state: plain data, copied for snapshots */
+/*
+ * Per-client analysis state. Copied for snapshots (finish), so apart from
+ * pend it is plain data; pend is copied deep.
+ *
+ * A switch stays a candidate until the end: glibc's serial mode lasts for
+ * the life of the thread and a serial thread cannot send a parallel-looking
+ * pair, so any parallel pair after the lost reply refutes it (another
+ * process, or noise around a lost reply that changed nothing).
+ */
 struct mode {
 	uint64_t pairs, par, ser, reopen, lost_pairs;
-	int state, run, par_run;
-	/* the candidate or confirmed switch */
-	uint64_t trig_namehash;
-	uint16_t trig_port;
-	ts_t trig_ts, trig_gap;
+	uint64_t pm_pairs, pm_serial; /* while parallel, reply not lost: noise */
+	int state;
+	/* the candidate switch */
+	uint64_t run, run_reopen, refuted, need;
+	double noise;
+	ts_t trig_ts, trig_gap, last_serial_ts;
+	uint64_t par_before; /* parallel pairs before the lost reply */
 	struct evidence trig_ev[2], first_ser_ev[2];
 	int ntrig_ev, nfirst_ser_ev;
-	uint64_t pend[PEND_MAX];
-	int npend;
-	uint64_t par_before; /* parallel pairs before the switch */
-	/* confirmed */
-	uint64_t switches, ser_after, reopen_after, par_after, reverts;
-	ts_t switch_ts, last_serial_ts;
-	struct evidence sw_trig_ev[2], sw_first_ev[2];
-	int nsw_trig_ev, nsw_first_ev;
-	ts_t sw_gap;
-	/* error answers in serial mode */
+	uint64_t *pend; /* transactions sent since the lost reply, to tag */
+	uint32_t npend, apend;
+	/* error answers to A queries */
 	uint64_t stalls, moved_on;
 	ts_t stall_sum, stall_min, stall_max, stall_first, stall_last;
 	struct evidence stall_ev[4];
@@ -116,7 +125,7 @@ struct state {
 	size_t nrecs;
 	uint64_t forced, late, ignored_clients;
 	ts_t now, horizon;
-	double pair_gap, stall_min, stall_max;
+	double pair_gap, stall_min, stall_max, noise_chance;
 	int switch_run;
 };
 
@@ -130,6 +139,7 @@ static void *init(struct detect_ctx *dc)
 	s->switch_run = (int)detect_param(dc, "serial-fallback", "switch_run");
 	if (s->switch_run < 1)
 		s->switch_run = 1;
+	s->noise_chance = detect_param(dc, "serial-fallback", "noise_chance");
 	s->stall_min = detect_param(dc, "serial-fallback", "stall_min_s");
 	s->stall_max = detect_param(dc, "serial-fallback", "stall_max_s");
 	/* a query is settled when nothing sent before it can still finish:
@@ -182,8 +192,13 @@ static void make_ev(struct evidence *e, const struct rec *r, const char *extra)
 
 static void pend_add(struct mode *m, uint64_t seq)
 {
-	if (m->npend < PEND_MAX)
-		m->pend[m->npend++] = seq;
+	if (m->npend == m->apend) {
+		if (m->apend >= PEND_MAX)
+			return;
+		m->apend = m->apend ? 2 * m->apend : 64;
+		m->pend = xrealloc(m->pend, m->apend * sizeof(*m->pend));
+	}
+	m->pend[m->npend++] = seq;
 }
 
 /* An error answer to an A query, then the same query again: stall or not. */
@@ -264,20 +279,11 @@ static void note_failed_a(struct mode *m, const struct rec *r)
 	make_ev(&fa->ev, r, m->state != M_PARALLEL ? " (serial mode)" : "");
 }
 
-static void tag_pend(struct state *s, struct mode *m)
-{
-	int k;
-
-	for (k = 0; k < m->npend; k++)
-		detect_tag(s->dc, "serial-fallback", m->pend[k]);
-	m->npend = 0;
-}
-
 /* One classified pair: advance the client's mode. */
 static void on_pair(struct state *s, struct mode *m, const struct rec *a, const struct rec *b,
 		    int kind)
 {
-	int trigger = kind == 'P' && lost(a) != lost(b);
+	int onelost = lost(a) != lost(b);
 
 	m->pairs++;
 	if (kind == 'P')
@@ -288,26 +294,11 @@ static void on_pair(struct state *s, struct mode *m, const struct rec *a, const 
 		m->reopen++;
 	if (lost(a) || lost(b))
 		m->lost_pairs++;
-
-	if (m->state == M_SERIAL) {
-		if (kind == 'P') {
-			m->par_after++;
-			if (++m->par_run >= s->switch_run) {
-				/* parallel again for good: a new process or thread */
-				m->reverts++;
-				m->state = M_PARALLEL;
-			}
-		} else {
-			m->par_run = 0;
-			m->ser_after++;
-			m->reopen_after += (uint64_t)(kind == 'R');
-			m->last_serial_ts = b->first;
-			detect_tag(s->dc, "serial-fallback", a->seq);
-			detect_tag(s->dc, "serial-fallback", b->seq);
-		}
-		if (m->state == M_SERIAL || !trigger)
-			return;
+	else if (m->state == M_PARALLEL) {
+		m->pm_pairs++;
+		m->pm_serial += (uint64_t)(kind != 'P');
 	}
+
 	if (m->state == M_CANDIDATE) {
 		if (kind != 'P') {
 			if (!m->run++) {
@@ -316,42 +307,46 @@ static void on_pair(struct state *s, struct mode *m, const struct rec *a, const 
 									: ", sent after that answer, new port");
 				m->nfirst_ser_ev = 2;
 			}
+			m->run_reopen += (uint64_t)(kind == 'R');
+			m->last_serial_ts = b->first;
 			pend_add(m, a->seq);
 			pend_add(m, b->seq);
-			if (m->run >= s->switch_run) {
-				m->state = M_SERIAL;
-				m->switches++;
-				m->ser_after += (uint64_t)m->run;
-				m->last_serial_ts = b->first;
-				m->par_run = 0;
-				if (m->switches == 1) {
-					m->switch_ts = m->trig_ts;
-					memcpy(m->sw_trig_ev, m->trig_ev, sizeof(m->trig_ev));
-					m->nsw_trig_ev = m->ntrig_ev;
-					memcpy(m->sw_first_ev, m->first_ser_ev, sizeof(m->first_ser_ev));
-					m->nsw_first_ev = m->nfirst_ser_ev;
-					m->sw_gap = m->trig_gap;
-				}
-				tag_pend(s, m);
-			}
 			return;
 		}
-		/* a parallel pair: it was no switch (or a new one starts) */
+		/* a parallel pair: no lasting change */
+		m->refuted++;
 		m->state = M_PARALLEL;
 		m->npend = 0;
 	}
-	if (kind == 'P')
-		m->par_before++;
-	if (trigger) {
+	/* a lost reply while the client was parallel: the switch, if the
+	 * pairs after it are all serial (the pair itself may look either
+	 * way: glibc sent it in parallel, the wire may show the reply first) */
+	if (onelost && m->par - (uint64_t)(kind == 'P') >= 1) {
 		const struct rec *got = lost(a) ? b : a, *gone = lost(a) ? a : b;
 		char extra[96], g[32];
 
 		m->state = M_CANDIDATE;
-		m->run = 0;
+		m->run = m->run_reopen = 0;
+		/* how long a run of serial-looking pairs this client's own
+		 * timing noise could produce: the share of its parallel-mode
+		 * pairs that looked serial (rule of succession), to the power
+		 * of the run, must be below noise_chance */
+		m->noise = (double)(m->pm_serial + 1) / (double)(m->pm_pairs + 2);
+		{
+			double q = 1;
+
+			m->need = 0;
+			while (q > s->noise_chance && m->need < 1000) {
+				q *= m->noise;
+				m->need++;
+			}
+			if (m->need < (uint64_t)s->switch_run)
+				m->need = (uint64_t)s->switch_run;
+		}
 		m->npend = 0;
+		m->nfirst_ser_ev = 0;
+		m->par_before = m->par - (uint64_t)(kind == 'P');
 		m->trig_ts = a->first;
-		m->trig_namehash = a->qname->hash;
-		m->trig_port = a->cport;
 		m->trig_gap = gone->last - gone->first;
 		make_ev(&m->trig_ev[0], got, ": one reply came");
 		fmt_dur(g, sizeof(g), gone->last - gone->first);
@@ -388,11 +383,10 @@ static void process(struct state *s, struct mode *m, struct rec *v, size_t n, si
 		break;
 	}
 	if (!p) {
-		if (m->state == M_SERIAL)
-			detect_tag(s->dc, "serial-fallback", r->seq);
-		else if (m->state == M_CANDIDATE && r->qname->hash == m->trig_namehash &&
-			 r->cport == m->trig_port)
-			pend_add(m, r->seq); /* glibc's serial re-send in the lost lookup */
+		/* a lone query after the lost reply: glibc's serial re-send in
+		 * that lookup, or an A query after SERVFAIL (no AAAA follows) */
+		if (m->state == M_CANDIDATE)
+			pend_add(m, r->seq);
 		note_failed_a(m, r);
 		return;
 	}
@@ -505,8 +499,10 @@ static void json_ev_time(struct sbuf *sb, const char *key, ts_t t)
 static void emit(struct state *s, const struct client *c, const struct mode *m,
 		 struct findings *out)
 {
+	int switched = m->state == M_CANDIDATE && m->run >= m->need;
 	char cli[64], d1[32], d2[32], d3[32];
 	struct finding *f;
+	uint32_t k;
 	int i;
 
 	addr_str(&c->addr, cli, sizeof(cli));
@@ -526,29 +522,31 @@ static void emit(struct state *s, const struct client *c, const struct mode *m,
 		sbuf_addf(&f->details, "    stalls    %" PRIu64 ", %s of silence in all (%s to %s each)\n",
 			  m->stalls, d3, d1, d2);
 		sbuf_addf(&f->details, "    mode      %s\n",
-			  m->switches ? "serial since a lost reply (see the switch finding)" :
-			  m->ser && !m->par ? "serial in every A/AAAA pair seen" :
-					      "no switch seen in this capture (it may have happened before)");
+			  switched ? "serial since a lost reply (see the switch finding)" :
+			  m->ser + m->reopen && !m->par ? "serial in every A/AAAA pair seen" :
+							  "the switch to serial mode is not in this capture (it "
+							  "happened before, or other processes on the host hide it)");
 		finding_affected(f->clients, &f->nclients, cli);
 		sbuf_addf(&f->json, "\"kind\": \"stall\", \"client\": ");
 		sbuf_add_json_str(&f->json, cli);
 		sbuf_addf(&f->json, ", \"stalls\": %" PRIu64 ", \"stall_min_ms\": %.3f, \"stall_max_ms\": %.3f"
 			  ", \"stall_total_ms\": %.3f, \"switched\": %s",
 			  m->stalls, (double)m->stall_min / NS_PER_MS, (double)m->stall_max / NS_PER_MS,
-			  (double)m->stall_sum / NS_PER_MS, m->switches ? "true" : "false");
+			  (double)m->stall_sum / NS_PER_MS, switched ? "true" : "false");
 		finding_set(&f->explanation,
 			    "This is glibc's serial-mode stall. In serial mode (RES_SNGLKUP, see the "
 			    "switch finding) glibc sends the AAAA query only after the A reply. When "
-			    "that reply is SERVFAIL, NOTIMP or REFUSED, glibc releases before the fix for "
+			    "that reply is SERVFAIL, NOTIMP or REFUSED, glibc releases without the fix for "
 			    "glibc bug 30081 go back to waiting on the socket for a reply that will never "
 			    "come: the thread sits in poll() for the whole timeout (5 s by default), then "
 			    "sends the same A query again (same id), and the AAAA query is never sent. "
 			    "Every such lookup costs attempts x timeout (10 s with the defaults) before "
 			    "getaddrinfo fails; if the caller holds a lock meanwhile (KeyDB's replication "
 			    "cron resolving a dead peer), every thread that needs the lock stalls too. "
-			    "Newer glibc (the fix is in Debian 12's 2.36) moves on at once; older ones, "
-			    "like Ubuntu 18.04's 2.27 and images built on it, stall. Search lists make it "
-			    "worse: the SERVFAIL usually comes for the bare name at the end of a walk.");
+			    "Releases with the fix (Debian 12's 2.36 has it) move on at once; older ones, "
+			    "like Ubuntu 18.04's 2.27 and container images built on it, stall. Search "
+			    "lists make it worse: the SERVFAIL usually comes for the bare name at the end "
+			    "of a walk.");
 		finding_set(&f->fix,
 			    "Stop the SERVFAIL: find why the server fails this name (a dead peer's "
 			    "record, a broken zone, an upstream down). Query the fully qualified name "
@@ -561,45 +559,45 @@ static void emit(struct state *s, const struct client *c, const struct mode *m,
 			finding_evidence_raw(f, m->stall_ev[i].txn_seq, m->stall_ev[i].ts,
 					     m->stall_ev[i].q, m->stall_ev[i].r, m->stall_ev[i].what);
 	}
-	if (m->switches) {
-		uint64_t after = m->ser_after + m->par_after;
-
+	if (switched) {
 		f = finding_new(out, "serial-fallback", SEV_WARNING);
-		f->count = m->ser_after;
-		f->first = m->switch_ts;
+		f->count = m->run;
+		f->first = m->trig_ts;
 		f->last = m->last_serial_ts;
-		fmt_dur(d1, sizeof(d1), m->sw_gap);
+		fmt_dur(d1, sizeof(d1), m->trig_gap);
 		finding_set(&f->summary,
-			    "%s switched from parallel to serial A/AAAA queries after a lost reply, "
-			    "and stayed serial for %" PRIu64 " of %" PRIu64 " pairs",
-			    cli, m->ser_after, after);
+			    "%s switched from parallel to serial A/AAAA queries after a lost reply "
+			    "and stayed serial: %" PRIu64 " serial pairs after it, none parallel",
+			    cli, m->run);
 		sbuf_addf(&f->details, "    pairs     %" PRIu64 " A/AAAA pairs: %" PRIu64 " parallel, %" PRIu64
 			  " serial on the same port, %" PRIu64 " serial on a new port\n",
 			  m->pairs, m->par, m->ser, m->reopen);
-		sbuf_addf(&f->details, "    before    %" PRIu64 " parallel pairs; in the last one a reply never "
-			  "came: the resolver waited %s and asked again\n", m->par_before, d1);
-		sbuf_addf(&f->details, "    after     %" PRIu64 " serial (%" PRIu64 " on a new port), %" PRIu64
-			  " parallel\n", m->ser_after, m->reopen_after, m->par_after);
+		sbuf_addf(&f->details, "    before    %" PRIu64 " parallel pairs; then a pair lost one reply: "
+			  "the resolver waited %s and asked again\n", m->par_before, d1);
+		sbuf_addf(&f->details, "    after     %" PRIu64 " serial (%" PRIu64 " on a new port), 0 parallel; "
+			  "%.0f%% of its earlier pairs looked serial by timing alone, so %" PRIu64
+			  " in a row were needed\n",
+			  m->run, m->run_reopen, 100.0 * (double)m->pm_serial / (double)(m->pm_pairs ? m->pm_pairs : 1),
+			  m->need);
 		if (m->moved_on)
 			sbuf_addf(&f->details, "    SERVFAIL  %" PRIu64 " A queries in serial mode got an error answer; "
-				  "the client asked again at once and sent no AAAA (no stall: glibc "
+				  "the client asked again at once and sent no AAAA (no stall: a glibc "
 				  "with the bug 30081 fix)\n", m->moved_on);
-		if (m->switches > 1 || m->reverts)
-			sbuf_addf(&f->details, "    again     %" PRIu64 " switches, %" PRIu64
-				  " returns to parallel (a restarted process or another thread)\n",
-				  m->switches, m->reverts);
+		if (m->refuted)
+			sbuf_addf(&f->details, "    earlier   %" PRIu64 " lost replies were followed by parallel "
+				  "pairs again (no lasting switch)\n", m->refuted);
 		finding_affected(f->clients, &f->nclients, cli);
 		sbuf_addf(&f->json, "\"kind\": \"switch\", \"client\": ");
 		sbuf_add_json_str(&f->json, cli);
 		sbuf_addf(&f->json, ", \"pairs\": %" PRIu64 ", \"parallel\": %" PRIu64 ", \"serial\": %" PRIu64
 			  ", \"serial_reopen\": %" PRIu64 ", \"parallel_before\": %" PRIu64
 			  ", \"serial_after\": %" PRIu64 ", \"serial_reopen_after\": %" PRIu64
-			  ", \"parallel_after\": %" PRIu64 ", \"switches\": %" PRIu64 ", \"reverts\": %" PRIu64
-			  ", \"lost_retry_ms\": %.3f, \"servfail_moved_on\": %" PRIu64 ", \"stalls\": %" PRIu64,
-			  m->pairs, m->par, m->ser, m->reopen, m->par_before, m->ser_after,
-			  m->reopen_after, m->par_after, m->switches, m->reverts,
-			  (double)m->sw_gap / NS_PER_MS, m->moved_on, m->stalls);
-		json_ev_time(&f->json, "switch_time", m->switch_ts);
+			  ", \"lost_retry_ms\": %.3f, \"servfail_moved_on\": %" PRIu64 ", \"stalls\": %" PRIu64
+			  ", \"refuted\": %" PRIu64 ", \"noise\": %.4f, \"needed_run\": %" PRIu64,
+			  m->pairs, m->par, m->ser, m->reopen, m->par_before, m->run, m->run_reopen,
+			  (double)m->trig_gap / NS_PER_MS, m->moved_on, m->stalls, m->refuted, m->noise,
+			  m->need);
+		json_ev_time(&f->json, "switch_time", m->trig_ts);
 		finding_set(&f->explanation,
 			    "glibc's getaddrinfo sends the A and AAAA queries of a lookup together on one "
 			    "socket. If one reply arrives and the other times out (one lost UDP packet is "
@@ -608,24 +606,27 @@ static void emit(struct state *s, const struct client *c, const struct mode *m,
 			    "thread (a second such timeout adds RES_SNGLKUPREOP: a new socket for the "
 			    "second query). The lookup that lost the reply took the whole timeout; every "
 			    "lookup after it takes two round trips instead of one. Worse, in serial mode "
-			    "glibc releases before the fix for bug 30081 stall for the whole timeout when "
+			    "glibc releases without the fix for bug 30081 stall for the whole timeout when "
 			    "the A query gets SERVFAIL, NOTIMP or REFUSED (see the stall finding if there "
 			    "is one); Debian 12's 2.36 moves on at once. A single serial-looking pair means "
 			    "nothing (on a busy host the second datagram can leave just after a fast "
 			    "reply); this client changed for good, starting at the lookup that lost a "
-			    "reply.");
+			    "reply, and never sent a parallel pair again.");
 		finding_set(&f->fix,
 			    "Find why the reply was lost (the unanswered and retry-timeout findings). "
 			    "Serial mode ends only when the process (or thread) restarts. Make sure the "
 			    "names it resolves do not get SERVFAIL (or the stall follows on older glibc): "
 			    "use fully qualified names with a trailing dot, fix the failing zone, and do "
 			    "not set `options single-request` unless a broken firewall needs it.");
-		for (i = 0; i < m->nsw_trig_ev; i++)
-			finding_evidence_raw(f, m->sw_trig_ev[i].txn_seq, m->sw_trig_ev[i].ts,
-					     m->sw_trig_ev[i].q, m->sw_trig_ev[i].r, m->sw_trig_ev[i].what);
-		for (i = 0; i < m->nsw_first_ev; i++)
-			finding_evidence_raw(f, m->sw_first_ev[i].txn_seq, m->sw_first_ev[i].ts,
-					     m->sw_first_ev[i].q, m->sw_first_ev[i].r, m->sw_first_ev[i].what);
+		for (i = 0; i < m->ntrig_ev; i++)
+			finding_evidence_raw(f, m->trig_ev[i].txn_seq, m->trig_ev[i].ts, m->trig_ev[i].q,
+					     m->trig_ev[i].r, m->trig_ev[i].what);
+		for (i = 0; i < m->nfirst_ser_ev; i++)
+			finding_evidence_raw(f, m->first_ser_ev[i].txn_seq, m->first_ser_ev[i].ts,
+					     m->first_ser_ev[i].q, m->first_ser_ev[i].r,
+					     m->first_ser_ev[i].what);
+		for (k = 0; k < m->npend; k++)
+			detect_tag(s->dc, "serial-fallback", m->pend[k]);
 	} else if (!m->par && m->ser + m->reopen >=
 				      (uint64_t)detect_param(s->dc, "serial-fallback", "min_serial_pairs")) {
 		f = finding_new(out, "serial-fallback", SEV_INFO);
@@ -665,6 +666,13 @@ static void finish(void *st, struct findings *out)
 		struct mode m = c->m;
 		struct rec *v = NULL;
 
+		/* analyse what is still buffered on copies: finish must not
+		 * change the state (live snapshots call it repeatedly) */
+		m.pend = NULL;
+		if (c->m.apend) {
+			m.pend = xmalloc(c->m.apend * sizeof(*m.pend));
+			memcpy(m.pend, c->m.pend, c->m.npend * sizeof(*m.pend));
+		}
 		if (c->n) {
 			v = xmalloc(c->n * sizeof(*v));
 			memcpy(v, c->v, c->n * sizeof(*v));
@@ -673,6 +681,7 @@ static void finish(void *st, struct findings *out)
 			free(v);
 		}
 		emit(s, c, &m, out);
+		free(m.pend);
 	}
 	free(e);
 }
@@ -689,6 +698,7 @@ static void destroy(void *st)
 		for (k = 0; k < c->n; k++)
 			rec_release(&c->v[k]);
 		free(c->v);
+		free(c->m.pend);
 	}
 	free(e);
 	kmap_free(&s->clients);
