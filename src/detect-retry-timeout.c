@@ -40,7 +40,7 @@
 static const struct detector_param params[] = {
 	{ "timeout_s", 5, "the resolver timeout to look for first (glibc RES_TIMEOUT, 5 s)" },
 	{ "tolerance", 0.1, "an interval within this share of a standard timeout counts as that timeout" },
-	{ "min_interval_s", 0.05, "re-sends closer together than this are parallel queries, not timeouts" },
+	{ "min_interval_s", 0.2, "re-sends closer together than this are parallel queries, not timeouts" },
 	{ "min_count", 3, "fewer retried lookups than this are only info" },
 	{ "critical_share", 0.05, "retried share of all lookups for critical" },
 	{ NULL, 0, NULL },
@@ -451,11 +451,20 @@ static void finish(void *st, struct findings *out)
 		if (std_timeouts[k] == want)
 			at_want += s->iv[k];
 
-	finding_set(&f->summary,
-		    "%" PRIu64 " of %" PRIu64 " lookups (%.1f%%) were re-sent after a timeout: "
-		    "%" PRIu64 " of %" PRIu64 " re-sends waited ~%g s%s",
-		    s->retried, s->lookups, 100.0 * share, at_want, s->resends, want,
-		    s->gone ? "; some never got an answer" : "");
+	if (best)
+		finding_set(&f->summary,
+			    "%" PRIu64 " of %" PRIu64 " lookups (%.1f%%) were re-sent after a timeout: "
+			    "%" PRIu64 " of %" PRIu64 " re-sends waited ~%g s (%s)%s",
+			    s->retried, s->lookups, 100.0 * share, best, s->resends, best_s,
+			    best_s == 5 ? "glibc's default timeout" : "a short resolver timeout, e.g. "
+								    "options timeout:N or dig +timeout",
+			    s->gone ? "; some never got an answer" : "");
+	else
+		finding_set(&f->summary,
+			    "%" PRIu64 " of %" PRIu64 " lookups (%.1f%%) were re-sent after a timeout, "
+			    "at irregular intervals (a recursive resolver's timers)%s",
+			    s->retried, s->lookups, 100.0 * share,
+			    s->gone ? "; some never got an answer" : "");
 
 	sbuf_addf(&f->details, "    re-sends  %" PRIu64 " after no answer:", s->resends);
 	for (k = 0; k < (int)ARRAY_SIZE(std_timeouts); k++)
@@ -475,9 +484,9 @@ static void finish(void *st, struct findings *out)
 	if (s->backoff)
 		sbuf_addf(&f->details, "    back-off  %" PRIu64 " lookups doubled their interval at each try (exponential back-off)\n",
 			  s->backoff);
-	sbuf_addf(&f->details, "    how       %" PRIu64 " same id and port (glibc), %" PRIu64
-		  " same id from a new port (dig), %" PRIu64 " new id (resolvers), %" PRIu64
-		  " to another server\n",
+	sbuf_addf(&f->details, "    how       %" PRIu64 " same id and port (glibc re-sends), %" PRIu64
+		  " same id from a new port (as dig does), %" PRIu64 " with a new id (a resolver, or "
+		  "another process asking again), %" PRIu64 " to another server\n",
 		  s->style_samekey, s->style_newport, s->style_newid, s->style_newserver);
 	if (s->answered_after) {
 		fmt_dur(d1, sizeof(d1), (ts_t)hist_pct(&s->delay, 50) * NS_PER_US);
