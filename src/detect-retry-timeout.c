@@ -42,6 +42,7 @@ static const struct detector_param params[] = {
 	{ "tolerance", 0.1, "an interval within this share of a standard timeout counts as that timeout" },
 	{ "min_interval_s", 0.2, "re-sends closer together than this are parallel queries, not timeouts" },
 	{ "min_count", 3, "fewer retried lookups than this are only info" },
+	{ "warning_share", 0.01, "... and so is a smaller retried share of all lookups than this" },
 	{ "critical_share", 0.05, "retried share of all lookups for critical" },
 	{ NULL, 0, NULL },
 };
@@ -428,8 +429,10 @@ static void finish(void *st, struct findings *out)
 
 	if (!s->retried)
 		return;
-	sev = s->retried < min_count ? SEV_INFO :
-	      share >= detect_param(dc, "retry-timeout", "critical_share") ? SEV_CRITICAL : SEV_WARNING;
+	sev = s->retried < min_count || share < detect_param(dc, "retry-timeout", "warning_share")
+		      ? SEV_INFO
+	      : share >= detect_param(dc, "retry-timeout", "critical_share") ? SEV_CRITICAL
+									     : SEV_WARNING;
 	f = finding_new(out, "retry-timeout", sev);
 	f->count = s->retried;
 	f->first = s->first;

@@ -57,6 +57,7 @@ static const struct detector_param params[] = {
 struct rec {
 	uint64_t seq, lseq; /* transaction, lookup (0: none) */
 	struct name *qname; /* a reference we hold */
+	struct addr server;
 	ts_t first, last, resp; /* resp < 0: no answer */
 	struct frameref q, r;
 	uint16_t qtype, cport, id, retrans;
@@ -71,6 +72,8 @@ enum { M_PARALLEL, M_CANDIDATE };
 /* an A query answered with an error and no AAAA query after it (yet) */
 struct failed_a {
 	uint64_t namehash, seq;
+	struct addr server;
+	char name[256];
 	ts_t first, resp;
 	uint16_t id;
 	uint8_t rcode, serial;
@@ -94,6 +97,8 @@ struct mode {
 	uint64_t run, run_reopen, refuted, need;
 	double noise;
 	ts_t trig_ts, trig_gap, last_serial_ts;
+	struct addr trig_server;
+	char trig_name[256]; /* names shown, truncated if long */
 	uint64_t par_before; /* parallel pairs before the lost reply */
 	struct evidence trig_ev[2], first_ser_ev[2];
 	int ntrig_ev, nfirst_ser_ev;
@@ -104,6 +109,8 @@ struct mode {
 	ts_t stall_sum, stall_min, stall_max, stall_first, stall_last;
 	struct evidence stall_ev[4];
 	int nstall_ev;
+	struct addr stall_server;
+	char stall_name[256];
 	struct failed_a fa[FA_MAX];
 	int nfa;
 	ts_t first_ts, last_ts;
@@ -239,8 +246,11 @@ static void check_failed_a(struct state *s, struct mode *m, const struct rec *r)
 				m->stall_min = gap;
 			if (gap > m->stall_max)
 				m->stall_max = gap;
-			if (!m->stall_first)
+			if (!m->stall_first) {
 				m->stall_first = fa->first;
+				m->stall_server = fa->server;
+				memcpy(m->stall_name, fa->name, sizeof(m->stall_name));
+			}
 			m->stall_last = r->first;
 			if (m->nstall_ev + 2 <= (int)ARRAY_SIZE(m->stall_ev)) {
 				m->stall_ev[m->nstall_ev++] = fa->ev;
@@ -271,6 +281,8 @@ static void note_failed_a(struct mode *m, const struct rec *r)
 	fa = &m->fa[m->nfa - 1];
 	fa->namehash = r->qname->hash;
 	fa->seq = r->seq;
+	fa->server = r->server;
+	name_str(r->qname, fa->name, sizeof(fa->name));
 	fa->first = r->first;
 	fa->resp = r->resp;
 	fa->id = r->id;
@@ -347,6 +359,8 @@ static void on_pair(struct state *s, struct mode *m, const struct rec *a, const 
 		m->nfirst_ser_ev = 0;
 		m->par_before = m->par - (uint64_t)(kind == 'P');
 		m->trig_ts = a->first;
+		m->trig_server = a->server;
+		name_str(a->qname, m->trig_name, sizeof(m->trig_name));
 		m->trig_gap = gone->last - gone->first;
 		make_ev(&m->trig_ev[0], got, ": one reply came");
 		fmt_dur(g, sizeof(g), gone->last - gone->first);
@@ -466,6 +480,7 @@ static void txn(void *st, const struct txn *t)
 	r->seq = t->seq;
 	r->lseq = t->lookup ? t->lookup->seq : 0;
 	r->qname = name_ref(t->qname);
+	r->server = t->server;
 	r->first = t->first_ts;
 	r->last = t->last_ts;
 	r->resp = t->status == TXN_ANSWERED ? t->resp_ts : -1;
@@ -515,10 +530,10 @@ static void emit(struct state *s, const struct client *c, const struct mode *m,
 		fmt_dur(d2, sizeof(d2), m->stall_max);
 		fmt_dur(d3, sizeof(d3), m->stall_sum);
 		finding_set(&f->summary,
-			    "%s stalled %" PRIu64 " time%s for %s%s%s after an error answer to an A query, "
+			    "%s stalled %" PRIu64 " time%s for %s%s%s after an error answer to A? %s, "
 			    "then asked the same A query again and never the AAAA",
 			    cli, m->stalls, m->stalls == 1 ? "" : "s", d1,
-			    strcmp(d1, d2) ? " to " : "", strcmp(d1, d2) ? d2 : "");
+			    strcmp(d1, d2) ? " to " : "", strcmp(d1, d2) ? d2 : "", m->stall_name);
 		sbuf_addf(&f->details, "    stalls    %" PRIu64 ", %s of silence in all (%s to %s each)\n",
 			  m->stalls, d3, d1, d2);
 		sbuf_addf(&f->details, "    mode      %s\n",
@@ -527,6 +542,8 @@ static void emit(struct state *s, const struct client *c, const struct mode *m,
 							  "the switch to serial mode is not in this capture (it "
 							  "happened before, or other processes on the host hide it)");
 		finding_affected(f->clients, &f->nclients, cli);
+		finding_affected(f->names, &f->nnames, m->stall_name);
+		finding_affected(f->servers, &f->nservers, addr_str(&m->stall_server, d1, sizeof(d1)));
 		sbuf_addf(&f->json, "\"kind\": \"stall\", \"client\": ");
 		sbuf_add_json_str(&f->json, cli);
 		sbuf_addf(&f->json, ", \"stalls\": %" PRIu64 ", \"stall_min_ms\": %.3f, \"stall_max_ms\": %.3f"
@@ -587,6 +604,8 @@ static void emit(struct state *s, const struct client *c, const struct mode *m,
 			sbuf_addf(&f->details, "    earlier   %" PRIu64 " lost replies were followed by parallel "
 				  "pairs again (no lasting switch)\n", m->refuted);
 		finding_affected(f->clients, &f->nclients, cli);
+		finding_affected(f->names, &f->nnames, m->trig_name);
+		finding_affected(f->servers, &f->nservers, addr_str(&m->trig_server, d2, sizeof(d2)));
 		sbuf_addf(&f->json, "\"kind\": \"switch\", \"client\": ");
 		sbuf_add_json_str(&f->json, cli);
 		sbuf_addf(&f->json, ", \"pairs\": %" PRIu64 ", \"parallel\": %" PRIu64 ", \"serial\": %" PRIu64

@@ -113,6 +113,8 @@ check_eq detectors-a-rt-set-min-interval "10 16" \
 	"$(q rt-minint 'str(cnt("retry-timeout")) + " " + str(d("retry-timeout", "resends"))')"
 run rt-crit retry-timeout --set retry-timeout.critical_share=0.9
 check_eq detectors-a-rt-set-critical-share warning "$(q rt-crit 'sev("retry-timeout")')"
+run rt-warn retry-timeout --set retry-timeout.warning_share=0.6
+check_eq detectors-a-rt-set-warning-share info "$(q rt-warn 'sev("retry-timeout")')"
 echo "retry-timeout.min_count = 20" >"$T/conf"
 run rt-conf retry-timeout --config "$T/conf"
 check_eq detectors-a-rt-config-min-count info "$(q rt-conf 'sev("retry-timeout")')"
