@@ -198,7 +198,9 @@ check_eq detectors-a-sa-set-slow-extra "$_slow15 $(gt slow-aaaa never_aaaa_names
 run sw search-walk
 # lookups_without_trailing_dot=7, but keydb-1.keydb resolves at the first
 # search domain (queries_per_lookup keydb-1.keydb:2): 6 walks
-check_eq detectors-a-sw-walks $(($(gt search-walk lookups_without_trailing_dot) - 1)) "$(q sw 'cnt("search-walk")')"
+_nodot=$(gt search-walk lookups_without_trailing_dot)
+[ -n "$_nodot" ] || _nodot=$(gt search-walk search_walk_lookups) # older ground truth
+check_eq detectors-a-sw-walks $((_nodot - 1)) "$(q sw 'cnt("search-walk")')"
 check_eq detectors-a-sw-wasted "$(gt search-walk nxdomain_responses)" "$(q sw 'd("search-walk", "wasted")')"
 check_eq detectors-a-sw-queries "$(gt search-walk queries)" "$(q sw 'd("search-walk", "queries")')"
 check_eq detectors-a-sw-warning warning "$(q sw 'sev("search-walk")')"
