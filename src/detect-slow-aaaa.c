@@ -31,6 +31,7 @@ static const struct detector_param params[] = {
 	{ "slow_extra_s", 0.5, "AAAA counts as slow when it took at least this much longer than A ..." },
 	{ "slow_ratio", 10, "... and at least this many times as long" },
 	{ "min_count", 3, "fewer affected pairs than this at a server raise nothing" },
+	{ "asymmetry", 3, "AAAA must be hit this many times as often as A (loss that hits both is not an AAAA problem)" },
 	{ "warning_share", 0.05, "affected share of a server's pairs for a warning (below: info)" },
 	{ "critical_share", 0.25, "... and for critical" },
 	{ NULL, 0, NULL },
@@ -58,8 +59,13 @@ struct open_lk {
 
 #define SRV_EV 2 /* examples per kind: slow, failed */
 
+#define SRV_TAGS 8192
+
 struct srv {
 	uint64_t pairs, slow, failed;
+	uint64_t a_pairs, a_hit; /* the other way round: A slow or failed, AAAA fine */
+	uint64_t *tags;		 /* transactions of affected pairs, tagged if reported */
+	uint32_t ntags, atags;
 	ts_t extra_sum, first, last;
 	struct hist a_lat, aaaa_lat; /* all pairs; affected pairs */
 	struct evidence ev[2][SRV_EV];
@@ -168,9 +174,19 @@ static void on_pair(struct state *s, const struct lk *a, const struct lk *q, con
 	struct evidence *e;
 	uint32_t i;
 
-	if (a->rcode != RCODE_NOERROR)
-		return; /* A did not work either: not an AAAA problem */
+	if (a->rcode != RCODE_NOERROR && q->rcode != RCODE_NOERROR)
+		return; /* neither worked: not an AAAA problem */
 	sv = kmap_get(&s->servers, k, akey(&q->server, k), NULL);
+	if (q->rcode == RCODE_NOERROR) {
+		/* the mirror image, to tell an AAAA problem from loss that
+		 * hits both */
+		sv->a_pairs++;
+		if (failing(a->rcode) ||
+		    (wa - wq >= s->slow_extra && (double)wa >= s->slow_ratio * (double)wq))
+			sv->a_hit++;
+	}
+	if (a->rcode != RCODE_NOERROR)
+		return;
 	sv->pairs++;
 	hist_add(&sv->a_lat, (uint64_t)(wa / NS_PER_US));
 	if (failing(q->rcode))
@@ -188,10 +204,15 @@ static void on_pair(struct state *s, const struct lk *a, const struct lk *q, con
 	if (q->first > sv->last)
 		sv->last = q->first;
 	((struct cnt *)kmap_get(&s->names, qn->wire, qn->len, NULL))->n++;
-	for (i = 0; i < q->nseq; i++)
-		detect_tag(s->dc, "slow-aaaa", q->seqs[i]);
-	for (i = 0; i < a->nseq; i++)
-		detect_tag(s->dc, "slow-aaaa", a->seqs[i]);
+	for (i = 0; i < q->nseq + a->nseq; i++) {
+		if (sv->ntags == sv->atags) {
+			if (sv->atags >= SRV_TAGS)
+				break;
+			sv->atags = sv->atags ? 2 * sv->atags : 16;
+			sv->tags = xrealloc(sv->tags, sv->atags * sizeof(*sv->tags));
+		}
+		sv->tags[sv->ntags++] = i < q->nseq ? q->seqs[i] : a->seqs[i - q->nseq];
+	}
 	if (sv->nev[fail] >= SRV_EV)
 		return;
 	name_str(qn, name, sizeof(name));
@@ -299,6 +320,7 @@ static void finish(void *st, struct findings *out)
 	uint64_t min_count = (uint64_t)detect_param(dc, "slow-aaaa", "min_count");
 	double warn = detect_param(dc, "slow-aaaa", "warning_share");
 	double crit = detect_param(dc, "slow-aaaa", "critical_share");
+	double asym = detect_param(dc, "slow-aaaa", "asymmetry");
 	struct kmap_ent **e = kmap_entries(&s->servers), **ne = NULL;
 	size_t i, k;
 
@@ -312,7 +334,7 @@ static void finish(void *st, struct findings *out)
 		struct finding *f;
 		int sev, j;
 
-		if (bad < min_count)
+		if (bad < min_count || (double)bad < asym * (double)sv->a_hit)
 			continue;
 		memset(&addr, 0, sizeof(addr));
 		addr.family = e[i]->key[0];
@@ -336,16 +358,20 @@ static void finish(void *st, struct findings *out)
 			  sv->pairs, sv->slow, sv->failed);
 		sbuf_addf(&f->details, "    waited    A median %s; affected AAAA median %s, max %s; %s added in all\n",
 			  a50, q50, qmax, extra);
+		sbuf_addf(&f->details, "    A side    %" PRIu64 " pairs where A was slow or failed and AAAA worked\n",
+			  sv->a_hit);
 		finding_affected(f->servers, &f->nservers, srvname);
 		sbuf_addf(&f->json, "\"server\": ");
 		sbuf_add_json_str(&f->json, srvname);
 		sbuf_addf(&f->json, ", \"pairs\": %" PRIu64 ", \"slow\": %" PRIu64 ", \"failed\": %" PRIu64
 			  ", \"share\": %.6f, \"a_median_ms\": %.3f, \"aaaa_median_ms\": %.3f"
-			  ", \"aaaa_max_ms\": %.3f, \"added_ms\": %.3f",
+			  ", \"aaaa_max_ms\": %.3f, \"added_ms\": %.3f, \"a_hit\": %" PRIu64,
 			  sv->pairs, sv->slow, sv->failed, share,
 			  (double)hist_pct(&sv->a_lat, 50) / 1000.0,
 			  (double)hist_pct(&sv->aaaa_lat, 50) / 1000.0,
-			  (double)sv->aaaa_lat.max_us / 1000.0, (double)sv->extra_sum / NS_PER_MS);
+			  (double)sv->aaaa_lat.max_us / 1000.0, (double)sv->extra_sum / NS_PER_MS, sv->a_hit);
+		for (k = 0; k < sv->ntags; k++)
+			detect_tag(dc, "slow-aaaa", sv->tags[k]);
 		if (!ne) {
 			ne = kmap_entries(&s->names);
 			qsort(ne, s->names.count, sizeof(*ne), cmp_cnt);
@@ -394,11 +420,15 @@ static void destroy(void *st)
 
 		hist_free(&sv->a_lat);
 		hist_free(&sv->aaaa_lat);
+		free(sv->tags);
 	}
 	free(e);
 	if (s->servers.other) {
-		hist_free(&((struct srv *)s->servers.other)->a_lat);
-		hist_free(&((struct srv *)s->servers.other)->aaaa_lat);
+		struct srv *o = s->servers.other;
+
+		hist_free(&o->a_lat);
+		hist_free(&o->aaaa_lat);
+		free(o->tags);
 	}
 	kmap_free(&s->open);
 	kmap_free(&s->pending);

@@ -171,6 +171,12 @@ check_eq detectors-a-sn-moved-on 2 "$(q sn 'd("serial-fallback", "servfail_moved
 # ---- many processes on one host, 20% loss: lost replies, but no lasting switch
 run un unanswered
 check_eq detectors-a-unanswered-no-switch 0 "$(q un 'n("serial-fallback", "switch")')"
+# the loss hits A and AAAA replies alike (drop_probability on every reply):
+# slow AAAA answers, but as many slow A answers, so not an AAAA problem
+check_eq detectors-a-unanswered-no-slow-aaaa 0 "$(q un 'n("slow-aaaa")')"
+check_eq detectors-a-unanswered-no-slow-aaaa-tags 0 "$(ntx slow-aaaa unanswered)"
+run un-asym unanswered --set slow-aaaa.asymmetry=0
+check_eq detectors-a-unanswered-set-asymmetry 1 "$(q un-asym 'n("slow-aaaa")')"
 
 # ---- slow-aaaa ------------------------------------------------------------------
 run sa slow-aaaa
