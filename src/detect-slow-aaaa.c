@@ -12,7 +12,9 @@
  * started within pair_gap_s of the first, or of its answer: how
  * getaddrinfo sends them), compare what the user waited for each, first send
  * to final answer, retries included, and count per server the pairs where
- * AAAA was slow or failed while A was fine. Lookups come to us finished, so
+ * AAAA was slow or failed while A was fine, and the mirror image: random
+ * loss delays A as often as AAAA and is not an AAAA problem, so a server is
+ * reported only when AAAA is hit clearly more often. Lookups come finished, so
  * the first of a pair waits in a table keyed by client and name (bounded,
  * swept by age) until the other one arrives.
  */
