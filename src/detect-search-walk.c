@@ -1,15 +1,541 @@
 /*
- * detect-search-walk.c: SKELETON, being written (issue 3). Produces no findings yet.
+ * detect-search-walk.c: lookups that walk the resolv.conf search list.
+ *
+ * A stub resolver given a name with fewer dots than "options ndots:N" (1 by
+ * default, 5 in Kubernetes pods) first tries the name with each search
+ * domain appended, in order, and asks for the name as it is only when every
+ * one of those said NXDOMAIN. With `search default.svc.cluster.local
+ * svc.cluster.local cluster.local` and ndots:5, "db.internal" costs eight
+ * queries (A and AAAA for three suffixes, then for the bare name) where two
+ * would do, and every step adds a round trip. In the KeyDB incident the walk
+ * ended in SERVFAIL for the bare name, which set off glibc's serial stall.
+ *
+ * On the wire a walk is: queries from one client for NAME.SUFFIX answered
+ * NXDOMAIN, each step following the previous answer at once, then a query
+ * for NAME itself (the suffixed names share NAME as a prefix), or for NAME
+ * with a later suffix that exists. We keep each client's recent NXDOMAIN
+ * queries in a small ring; a query whose name is a label prefix of some of
+ * them ends a walk. Suffixes seen that way are remembered per client, so a
+ * walk that ends at a later suffix ("kube-dns.kube-system" found as
+ * kube-dns.kube-system.svc.cluster.local) is recognised too, as is one where
+ * the later suffix is a parent of the earlier (nested Kubernetes domains).
  */
 #include "config.h"
 #include "detect.h"
+#include "kmap.h"
+#include "names.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
 
 static const struct detector_param params[] = {
+	{ "step_gap_s", 1, "a walk's next step follows the previous NXDOMAIN answer within this" },
+	{ "min_walks", 3, "fewer walks than this are only info" },
+	{ "warning_share", 0.25, "share of all queries wasted on search-list misses for a warning" },
 	{ NULL, 0, NULL },
 };
 
+#define RING 32
+#define SUFFIXES 8
+#define STEP_SEQS 16
+
+struct step {
+	struct name *qname; /* a reference we hold; NULL: empty slot */
+	uint64_t seq;
+	ts_t first, resp;
+	struct frameref q, r;
+	uint16_t qtype;
+	uint8_t used;
+};
+
+struct suffix {
+	uint8_t len;
+	uint8_t wire[DNS_MAXNAME + 1];
+};
+
+struct client {
+	struct step ring[RING];
+	int next;
+	struct suffix suf[SUFFIXES];
+	int nsuf;
+	/* the walk that ended last, to attach the other query of the pair */
+	uint64_t end_hash;
+	ts_t end_ts;
+};
+
+struct cnt {
+	uint64_t n;
+};
+
+enum { END_NOERROR, END_NXDOMAIN, END_FAIL, END_SUFFIX, NEND };
+
+struct state {
+	struct detect_ctx *dc;
+	struct kmap clients; /* addr -> struct client */
+	struct kmap names;   /* base name -> wasted queries */
+	struct kmap sufs;    /* suffix -> walks that tried it */
+	struct kmap servers, cls;
+	uint64_t txns, walks, wasted, ends[NEND], end_queries;
+	uint32_t max_steps;
+	int max_base_labels;
+	ts_t first, last, step_gap;
+	struct evidence ex[FINDING_MAX_EVIDENCE];
+	int nex, nex_fail;
+};
+
+static void *init(struct detect_ctx *dc)
+{
+	struct state *s = xcalloc(1, sizeof(*s));
+
+	s->dc = dc;
+	kmap_init(&s->clients, sizeof(struct client), 4096);
+	kmap_init(&s->names, sizeof(struct cnt), 4096);
+	kmap_init(&s->sufs, sizeof(struct cnt), 64);
+	kmap_init(&s->servers, sizeof(struct cnt), 1024);
+	kmap_init(&s->cls, sizeof(struct cnt), 4096);
+	s->step_gap = (ts_t)(detect_param(dc, "search-walk", "step_gap_s") * NS_PER_SEC);
+	return s;
+}
+
+static size_t akey(const struct addr *a, uint8_t *k)
+{
+	k[0] = a->family;
+	memcpy(k + 1, a->a, 16);
+	return a->family == 4 ? 5 : 17;
+}
+
+static void count_key(struct kmap *m, const void *k, size_t klen)
+{
+	((struct cnt *)kmap_get(m, k, klen, NULL))->n++;
+}
+
+/* Offset of each label in a wire name; returns the number of labels. */
+static int label_offsets(const uint8_t *w, uint8_t len, uint8_t *off)
+{
+	int n = 0;
+	unsigned p = 0;
+
+	while (p < len && w[p] && n < 128) {
+		off[n++] = (uint8_t)p;
+		p += 1u + w[p];
+	}
+	return n;
+}
+
+/* Is base (a wire name) a label prefix of full, and full longer? Then the
+ * suffix starts at *soff in full. */
+static int prefix_of(const struct name *base, const struct name *full, uint8_t *soff)
+{
+	uint8_t off[128];
+	int n, i;
+
+	if (full->len <= base->len || memcmp(full->wire, base->wire, base->len - 1u))
+		return 0;
+	n = label_offsets(full->wire, full->len, off);
+	for (i = 0; i < n; i++)
+		if (off[i] == base->len - 1u) {
+			*soff = off[i];
+			return 1;
+		}
+	return 0;
+}
+
+/* Length in bytes of the leading labels q and n have in common. */
+static uint8_t common_prefix(const struct name *q, const struct name *n)
+{
+	unsigned p = 0;
+
+	while (p < q->len && p < n->len && q->wire[p] && p + 1u + q->wire[p] <= q->len &&
+	       p + 1u + q->wire[p] <= n->len && !memcmp(q->wire + p, n->wire + p, 1u + q->wire[p]))
+		p += 1u + q->wire[p];
+	return (uint8_t)p;
+}
+
+static int known_suffix(const struct client *c, const uint8_t *w, uint8_t len)
+{
+	int i;
+
+	for (i = 0; i < c->nsuf; i++)
+		if (c->suf[i].len == len && !memcmp(c->suf[i].wire, w, len))
+			return 1;
+	return 0;
+}
+
+static void learn_suffix(struct client *c, const uint8_t *w, uint8_t len)
+{
+	if (known_suffix(c, w, len) || c->nsuf >= SUFFIXES)
+		return;
+	c->suf[c->nsuf].len = len;
+	memcpy(c->suf[c->nsuf].wire, w, len);
+	c->nsuf++;
+}
+
+/*
+ * Does query name q end a walk of which step name n was a step, with q
+ * not itself NXDOMAIN: q = P.S and n = P.M.S (nested domains), or q = P.S1
+ * and n = P.S2 with S1, S2 search domains already seen for this client.
+ */
+static int later_suffix(const struct client *c, const struct name *q, const struct name *n)
+{
+	uint8_t oq[128], on[128];
+	int nq = label_offsets(q->wire, q->len, oq), nn = label_offsets(n->wire, n->len, on);
+	int p, sq, sn;
+
+	if (nq < 3 || nn <= nq)
+		return 0;
+	/* nested: the last k labels equal, the first p labels equal, p + k = nq */
+	for (p = 1; p <= nq - 2; p++) {
+		uint8_t qs = oq[p], ns = on[nn - (nq - p)];
+
+		if (!memcmp(q->wire, n->wire, oq[p]) && q->len - qs == n->len - ns &&
+		    !memcmp(q->wire + qs, n->wire + ns, q->len - qs) && on[p] == oq[p])
+			return 1;
+	}
+	/* two known search domains after one common prefix */
+	for (sq = 1; sq < nq; sq++)
+		if (known_suffix(c, q->wire + oq[sq], (uint8_t)(q->len - oq[sq])))
+			break;
+	if (sq >= nq)
+		return 0;
+	for (sn = 1; sn < nn; sn++)
+		if (known_suffix(c, n->wire + on[sn], (uint8_t)(n->len - on[sn])))
+			break;
+	return sn < nn && oq[sq] == on[sn] && !memcmp(q->wire, n->wire, oq[sq]);
+}
+
+static void step_release(struct step *st)
+{
+	if (st->qname)
+		name_unref(st->qname);
+	memset(st, 0, sizeof(*st));
+}
+
+static void push_step(struct client *c, const struct txn *t)
+{
+	struct step *st = &c->ring[c->next];
+
+	c->next = (c->next + 1) % RING;
+	step_release(st);
+	st->qname = name_ref(t->qname);
+	st->seq = t->seq;
+	st->first = t->first_ts;
+	st->resp = t->resp_ts;
+	st->q = t->qframe;
+	st->r = t->rframe;
+	st->qtype = t->qtype;
+}
+
+static int cmp_step_desc(const void *a, const void *b)
+{
+	const struct step *x = *(const struct step *const *)a, *y = *(const struct step *const *)b;
+
+	return x->first > y->first ? -1 : x->first < y->first;
+}
+
+static void add_example(struct state *s, const struct txn *t, int bare, uint32_t nwasted,
+			int fail)
+{
+	struct evidence *e;
+	char what[160];
+
+	/* keep room for walks that ended in failure: they matter most */
+	if (s->nex >= FINDING_MAX_EVIDENCE || (!fail && s->nex >= FINDING_MAX_EVIDENCE / 2))
+		return;
+	txn_describe(t, what, sizeof(what));
+	e = &s->ex[s->nex++];
+	memset(e, 0, sizeof(*e));
+	e->txn_seq = t->seq;
+	e->ts = t->first_ts;
+	e->q = t->qframe;
+	if (t->status == TXN_ANSWERED)
+		e->r = t->rframe;
+	{
+		struct sbuf sb = SBUF_INIT;
+
+		sbuf_addf(&sb, "%s, %s after %u NXDOMAIN%s", what,
+			  bare ? "the name itself" : "found at a later search domain", nwasted,
+			  bare ? " with search domains" : "");
+		snprintf(e->what, sizeof(e->what), "%s", sb.buf);
+		sbuf_release(&sb);
+	}
+	s->nex_fail += fail;
+}
+
+static void txn(void *st, const struct txn *t)
+{
+	struct state *s = st;
+	struct client *c;
+	struct step *cand[RING];
+	uint8_t k[17], soff = 0;
+	int i, n = 0, ovf, nx, bare = 0;
+	ts_t start;
+
+	if (t->status != TXN_ANSWERED && t->status != TXN_UNANSWERED)
+		return;
+	s->txns++;
+	if (t->qclass != 1)
+		return;
+	c = kmap_get(&s->clients, k, akey(&t->client, k), &ovf);
+	if (ovf)
+		return;
+	nx = t->status == TXN_ANSWERED && TXN_RCODE(t) == RCODE_NXDOMAIN;
+
+	/* the other query of a walk's last step (AAAA after A, re-sends) */
+	if (c->end_hash == t->qname->hash && t->first_ts - c->end_ts <= s->step_gap &&
+	    t->first_ts >= c->end_ts - s->step_gap) {
+		detect_tag(s->dc, "search-walk", t->seq);
+		s->end_queries++;
+		return;
+	}
+	/* the steps this query could end: unused NXDOMAIN queries whose name
+	 * extends this one (the bare name), or, for an answer other than
+	 * NXDOMAIN, the same prefix with an earlier search domain */
+	for (i = 0; i < RING; i++) {
+		struct step *x = &c->ring[i];
+		uint8_t o;
+
+		if (!x->qname || x->used || x->resp > t->first_ts || x->qname == t->qname)
+			continue;
+		if (prefix_of(t->qname, x->qname, &o)) {
+			cand[n++] = x;
+			bare = 1;
+			soff = o;
+		} else if (!nx && later_suffix(c, t->qname, x->qname)) {
+			cand[n++] = x;
+		}
+	}
+	if (n) {
+		uint32_t used = 0, names = 0;
+		uint64_t last_hash = 0;
+		int j, fail;
+
+		/* follow the chain back from this query: each step must have
+		 * started right after the previous step's answer */
+		qsort(cand, (size_t)n, sizeof(*cand), cmp_step_desc);
+		start = t->first_ts;
+		for (j = 0; j < n; j++) {
+			struct step *x = cand[j];
+			uint8_t o;
+
+			if (start - x->resp > s->step_gap)
+				break;
+			if (x->first < start)
+				start = x->first;
+			x->used = 1;
+			used++;
+			if (x->qname->hash != last_hash) {
+				names++;
+				last_hash = x->qname->hash;
+			}
+			if (bare && prefix_of(t->qname, x->qname, &o)) {
+				learn_suffix(c, x->qname->wire + o, (uint8_t)(x->qname->len - o));
+				count_key(&s->sufs, x->qname->wire + o, x->qname->len - o);
+			}
+			detect_tag(s->dc, "search-walk", x->seq);
+			if (!s->first || x->first < s->first)
+				s->first = x->first;
+		}
+		if (used) {
+			uint8_t base[DNS_MAXNAME + 1], base_len;
+			int labels;
+
+			/* the name the user asked for: this one, or the part in
+			 * front of the search domains */
+			base_len = bare ? t->qname->len : common_prefix(t->qname, cand[0]->qname);
+			memcpy(base, t->qname->wire, base_len);
+			if (!bare)
+				base[base_len++] = 0;
+			labels = name_labels(base, base_len);
+			(void)soff;
+			s->walks++;
+			s->wasted += used;
+			if (t->first_ts > s->last)
+				s->last = t->first_ts;
+			/* a step is A+AAAA: distinct names are the search domains tried */
+			if (names > s->max_steps)
+				s->max_steps = names;
+			if (labels > s->max_base_labels)
+				s->max_base_labels = labels;
+			((struct cnt *)kmap_get(&s->names, base, base_len, NULL))->n += used;
+			fail = t->status != TXN_ANSWERED ||
+			       (TXN_RCODE(t) != RCODE_NOERROR && TXN_RCODE(t) != RCODE_NXDOMAIN);
+			s->ends[!bare ? END_SUFFIX : fail ? END_FAIL : nx ? END_NXDOMAIN : END_NOERROR]++;
+			{
+				uint8_t sk[17];
+
+				count_key(&s->servers, sk, akey(&t->server, sk));
+				count_key(&s->cls, k, akey(&t->client, k));
+			}
+			detect_tag(s->dc, "search-walk", t->seq);
+			s->end_queries++;
+			c->end_hash = t->qname->hash;
+			c->end_ts = t->first_ts;
+			add_example(s, t, bare, used, fail);
+			return;
+		}
+	}
+	if (nx)
+		push_step(c, t);
+}
+
+static int cmp_cnt(const void *x, const void *y)
+{
+	const struct kmap_ent *a = *(const struct kmap_ent *const *)x;
+	const struct kmap_ent *b = *(const struct kmap_ent *const *)y;
+	const struct cnt *ca = a->val, *cb = b->val;
+
+	if (ca->n != cb->n)
+		return ca->n > cb->n ? -1 : 1;
+	if (a->klen != b->klen)
+		return a->klen > b->klen ? -1 : 1; /* longer suffix first: search order */
+	return memcmp(a->key, b->key, a->klen);
+}
+
+static void key_text(const struct kmap_ent *e, int is_name, struct sbuf *sb)
+{
+	if (is_name) {
+		name_to_text(e->key, (uint8_t)e->klen, sb);
+	} else {
+		struct addr a;
+		char buf[64];
+
+		memset(&a, 0, sizeof(a));
+		a.family = e->key[0];
+		memcpy(a.a, e->key + 1, e->klen - 1u);
+		sbuf_addstr(sb, addr_str(&a, buf, sizeof(buf)));
+	}
+}
+
+static void list(struct kmap *m, int is_name, char **arr, int *narr, struct sbuf *line, int nline)
+{
+	struct kmap_ent **e = kmap_entries(m);
+	size_t i, shown = 0;
+
+	qsort(e, m->count, sizeof(*e), cmp_cnt);
+	for (i = 0; i < m->count; i++) {
+		struct sbuf sb = SBUF_INIT;
+
+		key_text(e[i], is_name, &sb);
+		if (arr)
+			finding_affected(arr, narr, sb.buf);
+		if (line && (int)shown < nline)
+			sbuf_addf(line, "%s%s", shown ? " " : "", sb.buf);
+		shown++;
+		sbuf_release(&sb);
+	}
+	free(e);
+}
+
+static void finish(void *st, struct findings *out)
+{
+	struct state *s = st;
+	struct detect_ctx *dc = s->dc;
+	double share = s->txns ? (double)s->wasted / (double)s->txns : 0;
+	struct sbuf sufs = SBUF_INIT;
+	struct finding *f;
+	int i, sev;
+
+	if (!s->walks)
+		return;
+	sev = s->walks >= (uint64_t)detect_param(dc, "search-walk", "min_walks") &&
+			      (share >= detect_param(dc, "search-walk", "warning_share") || s->ends[END_FAIL])
+		      ? SEV_WARNING
+		      : SEV_INFO;
+	f = finding_new(out, "search-walk", sev);
+	f->count = s->walks;
+	f->first = s->first;
+	f->last = s->last;
+	finding_set(&f->summary,
+		    "%" PRIu64 " lookups walked the search list: %" PRIu64 " of %" PRIu64
+		    " queries (%.1f%%) were NXDOMAIN for a name with a search domain appended",
+		    s->walks, s->wasted, s->txns, 100.0 * share);
+	sbuf_addf(&f->details, "    ended     %" PRIu64 " at the name itself (NOERROR), %" PRIu64
+		  " at the name itself with NXDOMAIN, %" PRIu64 " with an error or no answer, %" PRIu64
+		  " at a later search domain\n",
+		  s->ends[END_NOERROR], s->ends[END_NXDOMAIN], s->ends[END_FAIL], s->ends[END_SUFFIX]);
+	list(&s->sufs, 1, NULL, NULL, &sufs, SUFFIXES);
+	if (sufs.len)
+		sbuf_addf(&f->details, "    search    domains tried: %s\n", sufs.buf);
+	sbuf_addf(&f->details, "    steps     up to %u search domains tried before the answer", s->max_steps);
+	if (s->max_base_labels)
+		sbuf_addf(&f->details, "; names with %d dot%s were walked, so ndots is at least %d",
+			  s->max_base_labels - 1, s->max_base_labels == 2 ? "" : "s", s->max_base_labels);
+	sbuf_addch(&f->details, '\n');
+	list(&s->names, 1, f->names, &f->nnames, NULL, 0);
+	list(&s->cls, 0, f->clients, &f->nclients, NULL, 0);
+	list(&s->servers, 0, f->servers, &f->nservers, NULL, 0);
+	sbuf_addf(&f->json, "\"walks\": %" PRIu64 ", \"wasted\": %" PRIu64 ", \"queries\": %" PRIu64
+		  ", \"share\": %.6f, \"ended_noerror\": %" PRIu64 ", \"ended_nxdomain\": %" PRIu64
+		  ", \"ended_failed\": %" PRIu64 ", \"ended_at_suffix\": %" PRIu64
+		  ", \"max_steps\": %u, \"ndots_at_least\": %d, \"search\": [",
+		  s->walks, s->wasted, s->txns, share, s->ends[END_NOERROR], s->ends[END_NXDOMAIN],
+		  s->ends[END_FAIL], s->ends[END_SUFFIX], s->max_steps, s->max_base_labels);
+	{
+		char *p = sufs.buf, *sp;
+		int first = 1;
+
+		while (p && *p) {
+			sp = strchr(p, ' ');
+			if (!first)
+				sbuf_addstr(&f->json, ", ");
+			sbuf_add_json_strn(&f->json, p, sp ? (size_t)(sp - p) : strlen(p));
+			first = 0;
+			p = sp ? sp + 1 : NULL;
+		}
+	}
+	sbuf_addch(&f->json, ']');
+	sbuf_release(&sufs);
+	finding_set(&f->explanation,
+		    "A name with fewer dots than resolv.conf's `options ndots:N` (1 by default, 5 in "
+		    "Kubernetes pods) is first tried with each `search` domain appended, in order; "
+		    "the name itself is asked only after every one of those answered NXDOMAIN. "
+		    "Each try is a full A+AAAA exchange, so with three search domains and ndots:5 a "
+		    "lookup of \"db.internal\" costs 8 queries instead of 2 and waits for 4 round "
+		    "trips: every NXDOMAIN above was a wasted query and a wasted round trip, and "
+		    "the resolver carries that load for every client. When the name itself then "
+		    "fails (SERVFAIL, as for a dead Kubernetes peer), the whole walk is repeated on "
+		    "every retry, and with glibc's serial mode the SERVFAIL can stall the thread "
+		    "(see serial-fallback).");
+	finding_set(&f->fix,
+		    "Use fully qualified names with a trailing dot (\"db.internal.\", "
+		    "\"keydb-0.keydb.default.svc.cluster.local.\"): no search list is tried. Or lower "
+		    "ndots for the workload (Kubernetes: dnsConfig options ndots: \"1\" or \"2\") so "
+		    "names with dots are asked as they are first, and keep the search list short. A "
+		    "node-local cache makes each miss cheaper but does not remove it.");
+	for (i = 0; i < s->nex; i++)
+		finding_evidence_raw(f, s->ex[i].txn_seq, s->ex[i].ts, s->ex[i].q, s->ex[i].r,
+				     s->ex[i].what);
+}
+
+static void destroy(void *st)
+{
+	struct state *s = st;
+	struct kmap_ent **e = kmap_entries(&s->clients);
+	size_t i;
+	int k;
+
+	for (i = 0; i < s->clients.count; i++) {
+		struct client *c = e[i]->val;
+
+		for (k = 0; k < RING; k++)
+			step_release(&c->ring[k]);
+	}
+	free(e);
+	kmap_free(&s->clients);
+	kmap_free(&s->names);
+	kmap_free(&s->sufs);
+	kmap_free(&s->servers);
+	kmap_free(&s->cls);
+	free(s);
+}
+
 const struct detector detector_search_walk = {
 	.name = "search-walk",
-	.summary = "not implemented yet",
+	.summary = "lookups walking the resolv.conf search list: wasted NXDOMAIN queries and their share",
 	.params = params,
+	.init = init,
+	.txn = txn,
+	.finish = finish,
+	.free = destroy,
 };

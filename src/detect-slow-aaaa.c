@@ -1,15 +1,451 @@
 /*
- * detect-slow-aaaa.c: SKELETON, being written (issue 3). Produces no findings yet.
+ * detect-slow-aaaa.c: servers that answer AAAA much slower than A for the
+ * same names, or fail AAAA while A works.
+ *
+ * getaddrinfo(AF_UNSPEC) asks A and AAAA for every name and returns only
+ * when both are settled, so the user waits for the slower of the two. An
+ * upstream that is broken for AAAA (the CentOS 6 / ISP story in the field
+ * notes: seconds, then SERVFAIL) makes every lookup as slow as its AAAA
+ * answer even on a host with no IPv6 at all.
+ *
+ * We pair the A and the AAAA lookup a client made for one name (the second
+ * started within pair_gap_s of the first, or of its answer: how
+ * getaddrinfo sends them), compare what the user waited for each, first send
+ * to final answer, retries included, and count per server the pairs where
+ * AAAA was slow or failed while A was fine, and the mirror image: random
+ * loss delays A as often as AAAA and is not an AAAA problem, so a server is
+ * reported only when AAAA is hit clearly more often. Lookups come finished, so
+ * the first of a pair waits in a table keyed by client and name (bounded,
+ * swept by age) until the other one arrives.
  */
 #include "config.h"
 #include "detect.h"
+#include "kmap.h"
+#include "names.h"
+#include "stats.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
 
 static const struct detector_param params[] = {
+	{ "pair_gap_s", 0.1, "the A and AAAA lookups of one name are a pair when the second starts this soon after the first, or after its answer" },
+	{ "slow_extra_s", 0.5, "AAAA counts as slow when it took at least this much longer than A ..." },
+	{ "slow_ratio", 10, "... and at least this many times as long" },
+	{ "min_count", 3, "fewer affected pairs than this at a server raise nothing" },
+	{ "asymmetry", 3, "AAAA must be hit this many times as often as A (loss that hits both is not an AAAA problem)" },
+	{ "warning_share", 0.05, "affected share of a server's pairs for a warning (below: info)" },
+	{ "critical_share", 0.25, "... and for critical" },
 	{ NULL, 0, NULL },
 };
 
+#define LK_TXNS 4
+
+/* what we keep of a finished A or AAAA lookup */
+struct lk {
+	uint16_t qtype, rcode; /* rcode 0xffff: never answered */
+	ts_t first, final, last_send;
+	struct addr server;
+	struct frameref qf, rf;
+	uint64_t seqs[LK_TXNS];
+	uint32_t nseq, sends;
+};
+
+/* transactions of an open lookup (lookup seq -> this) */
+struct open_lk {
+	uint64_t seqs[LK_TXNS];
+	uint32_t n;
+	ts_t final;
+	struct frameref rf;
+};
+
+#define SRV_EV 2 /* examples per kind: slow, failed */
+
+#define SRV_TAGS 8192
+
+struct srv {
+	uint64_t pairs, slow, failed;
+	uint64_t a_pairs, a_hit; /* the other way round: A slow or failed, AAAA fine */
+	uint64_t *tags;		 /* transactions of affected pairs, tagged if reported */
+	uint32_t ntags, atags;
+	ts_t extra_sum, first, last;
+	struct hist a_lat, aaaa_lat; /* all pairs; affected pairs */
+	struct evidence ev[2][SRV_EV];
+	int nev[2];
+};
+
+struct cnt {
+	uint64_t n;
+};
+
+struct state {
+	struct detect_ctx *dc;
+	struct kmap open;    /* lookup seq -> struct open_lk */
+	struct kmap pending; /* client + qname -> struct lk */
+	struct kmap servers; /* server -> struct srv */
+	struct kmap names;   /* qname -> affected pairs */
+	size_t sweep_at;
+	ts_t now;
+	ts_t pair_gap, slow_extra;
+	double slow_ratio;
+};
+
+static void *init(struct detect_ctx *dc)
+{
+	struct state *s = xcalloc(1, sizeof(*s));
+
+	s->dc = dc;
+	kmap_init(&s->open, sizeof(struct open_lk), 1u << 18);
+	kmap_init(&s->pending, sizeof(struct lk), 1u << 18);
+	kmap_init(&s->servers, sizeof(struct srv), 1024);
+	kmap_init(&s->names, sizeof(struct cnt), 4096);
+	s->sweep_at = 4096;
+	s->pair_gap = (ts_t)(detect_param(dc, "slow-aaaa", "pair_gap_s") * NS_PER_SEC);
+	s->slow_extra = (ts_t)(detect_param(dc, "slow-aaaa", "slow_extra_s") * NS_PER_SEC);
+	s->slow_ratio = detect_param(dc, "slow-aaaa", "slow_ratio");
+	return s;
+}
+
+static size_t akey(const struct addr *a, uint8_t *k)
+{
+	k[0] = a->family;
+	memcpy(k + 1, a->a, 16);
+	return a->family == 4 ? 5 : 17;
+}
+
+static int wanted(uint16_t qtype, uint16_t qclass)
+{
+	return (qtype == QTYPE_A || qtype == QTYPE_AAAA) && qclass == 1;
+}
+
+static void txn(void *st, const struct txn *t)
+{
+	struct state *s = st;
+	struct open_lk *o;
+	int ovf;
+
+	if (!t->lookup || !wanted(t->qtype, t->qclass))
+		return;
+	o = kmap_get(&s->open, &t->lookup->seq, sizeof(t->lookup->seq), &ovf);
+	if (ovf)
+		return;
+	if (o->n < LK_TXNS)
+		o->seqs[o->n++] = t->seq;
+	if (t->status == TXN_ANSWERED && t->resp_ts >= o->final) {
+		o->final = t->resp_ts;
+		o->rf = t->rframe;
+	}
+}
+
+/* drop pending lookups that can no longer find their partner */
+static void sweep(struct state *s)
+{
+	struct kmap_ent **e = kmap_entries(&s->pending);
+	ts_t old = s->now - 2 * detect_window(s->dc);
+	size_t i, n = s->pending.count;
+
+	for (i = 0; i < n; i++) {
+		const struct lk *p = e[i]->val;
+
+		if (p->last_send < old)
+			kmap_del(&s->pending, e[i]->key, e[i]->klen);
+	}
+	free(e);
+	s->sweep_at = MAX((size_t)4096, 2 * s->pending.count);
+}
+
+static ts_t waited(const struct lk *x)
+{
+	return x->rcode != 0xffff ? x->final - x->first : x->last_send - x->first;
+}
+
+static int failing(uint16_t rc)
+{
+	return rc == 0xffff || rc == RCODE_SERVFAIL || rc == RCODE_NOTIMP || rc == RCODE_REFUSED ||
+	       rc == RCODE_FORMERR || rc == RCODE_NXDOMAIN;
+}
+
+static void on_pair(struct state *s, const struct lk *a, const struct lk *q, const struct name *qn)
+{
+	uint8_t k[17];
+	struct srv *sv;
+	ts_t wa = waited(a), wq = waited(q);
+	int fail = 0, slow = 0;
+	char name[300], da[32], dq[32];
+	struct sbuf what = SBUF_INIT;
+	struct evidence *e;
+	uint32_t i;
+
+	if (a->rcode != RCODE_NOERROR && q->rcode != RCODE_NOERROR)
+		return; /* neither worked: not an AAAA problem */
+	sv = kmap_get(&s->servers, k, akey(&q->server, k), NULL);
+	if (q->rcode == RCODE_NOERROR) {
+		/* the mirror image, to tell an AAAA problem from loss that
+		 * hits both */
+		sv->a_pairs++;
+		if (failing(a->rcode) ||
+		    (wa - wq >= s->slow_extra && (double)wa >= s->slow_ratio * (double)wq))
+			sv->a_hit++;
+	}
+	if (a->rcode != RCODE_NOERROR)
+		return;
+	sv->pairs++;
+	hist_add(&sv->a_lat, (uint64_t)(wa / NS_PER_US));
+	if (failing(q->rcode))
+		fail = 1;
+	else if (wq - wa >= s->slow_extra && (double)wq >= s->slow_ratio * (double)wa)
+		slow = 1;
+	if (!fail && !slow)
+		return;
+	sv->slow += (uint64_t)slow;
+	sv->failed += (uint64_t)fail;
+	sv->extra_sum += wq > wa ? wq - wa : 0;
+	hist_add(&sv->aaaa_lat, (uint64_t)(wq / NS_PER_US));
+	if (!sv->first || q->first < sv->first)
+		sv->first = q->first;
+	if (q->first > sv->last)
+		sv->last = q->first;
+	((struct cnt *)kmap_get(&s->names, qn->wire, qn->len, NULL))->n++;
+	for (i = 0; i < q->nseq + a->nseq; i++) {
+		if (sv->ntags == sv->atags) {
+			if (sv->atags >= SRV_TAGS)
+				break;
+			sv->atags = sv->atags ? 2 * sv->atags : 16;
+			sv->tags = xrealloc(sv->tags, sv->atags * sizeof(*sv->tags));
+		}
+		sv->tags[sv->ntags++] = i < q->nseq ? q->seqs[i] : a->seqs[i - q->nseq];
+	}
+	if (sv->nev[fail] >= SRV_EV)
+		return;
+	name_str(qn, name, sizeof(name));
+	fmt_dur(da, sizeof(da), wa);
+	fmt_dur(dq, sizeof(dq), wq);
+	if (q->rcode == 0xffff)
+		sbuf_addf(&what, "AAAA? %s never answered (%u sends over %s); A answered NOERROR in %s",
+			  name, q->sends, dq, da);
+	else
+		sbuf_addf(&what, "AAAA? %s %s after %s%s; A answered NOERROR in %s", name,
+			  rcode_str(q->rcode), dq, q->sends > 1 ? " (re-sent)" : "", da);
+	e = &sv->ev[fail][sv->nev[fail]++];
+	memset(e, 0, sizeof(*e));
+	e->txn_seq = q->nseq ? q->seqs[0] : 0;
+	e->ts = q->first;
+	e->q = q->qf;
+	if (q->rcode != 0xffff)
+		e->r = q->rf;
+	snprintf(e->what, sizeof(e->what), "%s", what.buf);
+	sbuf_release(&what);
+}
+
+static void lookup(void *st, const struct lookup *l)
+{
+	struct state *s = st;
+	struct open_lk *o;
+	struct lk cur, *p;
+	uint8_t key[17 + DNS_MAXNAME + 1];
+	size_t klen;
+	int ovf;
+
+	if (!wanted(l->qtype, l->qclass))
+		return;
+	if (l->last_send_ts > s->now)
+		s->now = l->last_send_ts;
+	memset(&cur, 0, sizeof(cur));
+	cur.qtype = l->qtype;
+	cur.rcode = l->answered ? l->final_rcode : 0xffff;
+	cur.first = l->first_ts;
+	cur.final = l->final_ts;
+	cur.last_send = l->last_send_ts;
+	cur.server = l->first_server;
+	cur.qf = l->first_frame;
+	cur.sends = l->sends;
+	o = kmap_find(&s->open, &l->seq, sizeof(l->seq));
+	if (o) {
+		memcpy(cur.seqs, o->seqs, sizeof(cur.seqs));
+		cur.nseq = o->n;
+		cur.rf = o->rf;
+		kmap_del(&s->open, &l->seq, sizeof(l->seq));
+	}
+
+	klen = akey(&l->client, key);
+	memcpy(key + klen, l->qname->wire, l->qname->len);
+	klen += l->qname->len;
+	p = kmap_find(&s->pending, key, klen);
+	if (p && p->qtype != cur.qtype) {
+		const struct lk *e1 = p->first <= cur.first ? p : &cur;
+		const struct lk *e2 = e1 == p ? &cur : p;
+		ts_t ref = e1->rcode != 0xffff ? MAX(e1->first, e1->final) : e1->first;
+
+		if (e2->first - e1->first <= s->pair_gap || e2->first - ref <= s->pair_gap) {
+			struct lk a = cur.qtype == QTYPE_A ? cur : *p, q = cur.qtype == QTYPE_A ? *p : cur;
+
+			kmap_del(&s->pending, key, klen);
+			on_pair(s, &a, &q, l->qname);
+			return;
+		}
+	}
+	if (s->pending.count >= s->sweep_at)
+		sweep(s);
+	p = kmap_get(&s->pending, key, klen, &ovf);
+	if (!ovf)
+		*p = cur;
+}
+
+static int cmp_srv(const void *x, const void *y)
+{
+	const struct srv *a = (*(const struct kmap_ent *const *)x)->val;
+	const struct srv *b = (*(const struct kmap_ent *const *)y)->val;
+	uint64_t na = a->slow + a->failed, nb = b->slow + b->failed;
+
+	if (na != nb)
+		return na > nb ? -1 : 1;
+	return a->first < b->first ? -1 : a->first > b->first;
+}
+
+static int cmp_cnt(const void *x, const void *y)
+{
+	const struct kmap_ent *a = *(const struct kmap_ent *const *)x;
+	const struct kmap_ent *b = *(const struct kmap_ent *const *)y;
+	const struct cnt *ca = a->val, *cb = b->val;
+
+	if (ca->n != cb->n)
+		return ca->n > cb->n ? -1 : 1;
+	if (a->klen != b->klen)
+		return a->klen < b->klen ? -1 : 1;
+	return memcmp(a->key, b->key, a->klen);
+}
+
+static void finish(void *st, struct findings *out)
+{
+	struct state *s = st;
+	struct detect_ctx *dc = s->dc;
+	uint64_t min_count = (uint64_t)detect_param(dc, "slow-aaaa", "min_count");
+	double warn = detect_param(dc, "slow-aaaa", "warning_share");
+	double crit = detect_param(dc, "slow-aaaa", "critical_share");
+	double asym = detect_param(dc, "slow-aaaa", "asymmetry");
+	struct kmap_ent **e = kmap_entries(&s->servers), **ne = NULL;
+	size_t i, k;
+
+	qsort(e, s->servers.count, sizeof(*e), cmp_srv);
+	for (i = 0; i < s->servers.count; i++) {
+		const struct srv *sv = e[i]->val;
+		uint64_t bad = sv->slow + sv->failed;
+		double share = sv->pairs ? (double)bad / (double)sv->pairs : 0;
+		char srvname[64], a50[32], q50[32], qmax[32], extra[32];
+		struct addr addr;
+		struct finding *f;
+		int sev, j;
+
+		if (bad < min_count || (double)bad < asym * (double)sv->a_hit)
+			continue;
+		memset(&addr, 0, sizeof(addr));
+		addr.family = e[i]->key[0];
+		memcpy(addr.a, e[i]->key + 1, e[i]->klen - 1u);
+		addr_str(&addr, srvname, sizeof(srvname));
+		sev = share >= crit ? SEV_CRITICAL : share >= warn ? SEV_WARNING : SEV_INFO;
+		f = finding_new(out, "slow-aaaa", sev);
+		f->count = bad;
+		f->first = sv->first;
+		f->last = sv->last;
+		fmt_dur(a50, sizeof(a50), (ts_t)hist_pct(&sv->a_lat, 50) * NS_PER_US);
+		fmt_dur(q50, sizeof(q50), (ts_t)hist_pct(&sv->aaaa_lat, 50) * NS_PER_US);
+		fmt_dur(qmax, sizeof(qmax), (ts_t)sv->aaaa_lat.max_us * NS_PER_US);
+		fmt_dur(extra, sizeof(extra), sv->extra_sum);
+		finding_set(&f->summary,
+			    "%s: AAAA slow or failing while A works in %" PRIu64 " of %" PRIu64
+			    " A/AAAA lookups (%.0f%%); those AAAA took %s (median), A %s",
+			    srvname, bad, sv->pairs, 100.0 * share, q50, a50);
+		sbuf_addf(&f->details, "    pairs     %" PRIu64 " A/AAAA lookup pairs with A NOERROR: %" PRIu64
+			  " AAAA slow, %" PRIu64 " AAAA failed (error or no answer)\n",
+			  sv->pairs, sv->slow, sv->failed);
+		sbuf_addf(&f->details, "    waited    A median %s; affected AAAA median %s, max %s; %s added in all\n",
+			  a50, q50, qmax, extra);
+		sbuf_addf(&f->details, "    A side    %" PRIu64 " pairs where A was slow or failed and AAAA worked\n",
+			  sv->a_hit);
+		finding_affected(f->servers, &f->nservers, srvname);
+		sbuf_addf(&f->json, "\"server\": ");
+		sbuf_add_json_str(&f->json, srvname);
+		sbuf_addf(&f->json, ", \"pairs\": %" PRIu64 ", \"slow\": %" PRIu64 ", \"failed\": %" PRIu64
+			  ", \"share\": %.6f, \"a_median_ms\": %.3f, \"aaaa_median_ms\": %.3f"
+			  ", \"aaaa_max_ms\": %.3f, \"added_ms\": %.3f, \"a_hit\": %" PRIu64,
+			  sv->pairs, sv->slow, sv->failed, share,
+			  (double)hist_pct(&sv->a_lat, 50) / 1000.0,
+			  (double)hist_pct(&sv->aaaa_lat, 50) / 1000.0,
+			  (double)sv->aaaa_lat.max_us / 1000.0, (double)sv->extra_sum / NS_PER_MS, sv->a_hit);
+		for (k = 0; k < sv->ntags; k++)
+			detect_tag(dc, "slow-aaaa", sv->tags[k]);
+		if (!ne) {
+			ne = kmap_entries(&s->names);
+			qsort(ne, s->names.count, sizeof(*ne), cmp_cnt);
+		}
+		/* names: the most affected overall (the table is not per server) */
+		for (k = 0; k < s->names.count && k < FINDING_MAX_AFFECTED; k++) {
+			struct sbuf nb = SBUF_INIT;
+
+			name_to_text(ne[k]->key, (uint8_t)ne[k]->klen, &nb);
+			finding_affected(f->names, &f->nnames, nb.buf);
+			sbuf_release(&nb);
+		}
+		finding_set(&f->explanation,
+			    "getaddrinfo() asks A and AAAA for every name and returns only when both are "
+			    "settled, so the user waits for the slower one. This server answers A at once "
+			    "but takes far longer for AAAA, or fails it (SERVFAIL, no answer, NXDOMAIN "
+			    "for a name that has an A record), so every lookup of these names costs the "
+			    "AAAA time, retries and timeouts included, even on a host without IPv6 that "
+			    "will never use the answer. Usually the resolver's upstream is broken for AAAA "
+			    "(a middlebox or old server that drops or mishandles AAAA questions), or the "
+			    "names' authoritative servers are.");
+		finding_set(&f->fix,
+			    "Report it to whoever runs the server: its upstream is broken for AAAA; test "
+			    "with `dig AAAA NAME @SERVER`. On the clients: glibc 2.36 and later has "
+			    "`options no-aaaa` in resolv.conf (no AAAA queries at all); applications can "
+			    "ask for AF_INET only. Editing gai.conf does not stop the AAAA queries.");
+		for (j = 0; j < 2 * SRV_EV; j++) {
+			const struct evidence *ev = &sv->ev[j % 2][j / 2];
+
+			if (j / 2 < sv->nev[j % 2])
+				finding_evidence_raw(f, ev->txn_seq, ev->ts, ev->q, ev->r, ev->what);
+		}
+	}
+	free(ne);
+	free(e);
+}
+
+static void destroy(void *st)
+{
+	struct state *s = st;
+	struct kmap_ent **e = kmap_entries(&s->servers);
+	size_t i;
+
+	for (i = 0; i < s->servers.count; i++) {
+		struct srv *sv = e[i]->val;
+
+		hist_free(&sv->a_lat);
+		hist_free(&sv->aaaa_lat);
+		free(sv->tags);
+	}
+	free(e);
+	if (s->servers.other) {
+		struct srv *o = s->servers.other;
+
+		hist_free(&o->a_lat);
+		hist_free(&o->aaaa_lat);
+		free(o->tags);
+	}
+	kmap_free(&s->open);
+	kmap_free(&s->pending);
+	kmap_free(&s->servers);
+	kmap_free(&s->names);
+	free(s);
+}
+
 const struct detector detector_slow_aaaa = {
 	.name = "slow-aaaa",
-	.summary = "not implemented yet",
+	.summary = "servers answering AAAA far slower than A, or failing AAAA while A works",
 	.params = params,
+	.init = init,
+	.txn = txn,
+	.lookup = lookup,
+	.finish = finish,
+	.free = destroy,
 };

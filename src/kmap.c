@@ -78,6 +78,23 @@ void *kmap_get(struct kmap *m, const void *key, size_t klen, int *overflow)
 	return e->val;
 }
 
+int kmap_del(struct kmap *m, const void *key, size_t klen)
+{
+	uint64_t h = hash_bytes(key, klen, 7);
+	struct kmap_ent **pp = &m->b[h & (m->nb - 1)], *e;
+
+	for (; (e = *pp); pp = &e->next) {
+		if (e->hash == h && e->klen == klen && !memcmp(e->key, key, klen)) {
+			*pp = e->next;
+			free(e->val);
+			free(e);
+			m->count--;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 struct kmap_ent **kmap_entries(const struct kmap *m)
 {
 	struct kmap_ent **arr = xmalloc((m->count + 1) * sizeof(*arr));

@@ -30,6 +30,9 @@ struct kmap {
 void kmap_init(struct kmap *m, size_t vsize, size_t cap);
 void *kmap_get(struct kmap *m, const void *key, size_t klen, int *overflow);
 void *kmap_find(const struct kmap *m, const void *key, size_t klen);
+/* Remove key and free its value; 1 if it was there. For tables whose keys
+ * come and go (open lookups, pending pairs), so count stays a live size. */
+int kmap_del(struct kmap *m, const void *key, size_t klen);
 /* An array of the entries (count of them), for sorting; caller frees. */
 struct kmap_ent **kmap_entries(const struct kmap *m);
 void kmap_free(struct kmap *m);
