@@ -352,10 +352,17 @@ static void set_ex(struct evidence *e, const struct txn *t)
 	txn_describe(t, e->what, sizeof(e->what));
 }
 
+/* Describing a transaction costs a name conversion: refresh the latest
+ * examples once per second of capture, not for every transaction. */
+static int stale(const struct evidence *e, const struct txn *t)
+{
+	return e->ts / NS_PER_SEC != t->first_ts / NS_PER_SEC;
+}
+
 static void keep_example(struct rkey *k, const struct txn *t)
 {
 	if (t->status == TXN_ANSWERED) {
-		if (k->ex) {
+		if (k->ex && (!k->ex->have_ans || stale(&k->ex->last_ans, t))) {
 			set_ex(&k->ex->last_ans, t);
 			k->ex->have_ans = 1;
 		}
@@ -365,7 +372,7 @@ static void keep_example(struct rkey *k, const struct txn *t)
 		k->ex = xcalloc(1, sizeof(*k->ex));
 	if (k->ex->nfirst < EX_FIRST) {
 		set_ex(&k->ex->first[k->ex->nfirst++], t);
-	} else {
+	} else if (!k->ex->have_lost || stale(&k->ex->last_lost, t)) {
 		set_ex(&k->ex->last_lost, t);
 		k->ex->have_lost = 1;
 	}
