@@ -53,6 +53,7 @@ struct lcnt {
 
 struct example {
 	uint32_t sends;
+	uint32_t lseq; /* low 32 bits of the lookup's seq, as in the tagbuf */
 	char what[160];
 	ts_t ts;
 	struct frameref first, last;
@@ -115,6 +116,7 @@ static void keep_example(struct state *s, const struct lookup *l)
 		s->ex[i] = s->ex[i - 1];
 	e = &s->ex[i];
 	e->sends = l->sends;
+	e->lseq = (uint32_t)l->seq;
 	e->ts = l->first_ts;
 	e->first = l->first_frame;
 	e->last = l->last_frame;
@@ -324,8 +326,17 @@ static void finish(void *st, struct findings *out)
 		    "immediate retries.");
 	for (i = 0; i < (size_t)s->nex; i++) {
 		struct frameref none = { 0, 0 };
+		uint64_t seq = 0;
+		size_t j;
 
-		finding_evidence_raw(f, 0, s->ex[i].ts, s->ex[i].first, none, s->ex[i].what);
+		/* the lookup's first transaction, for `dnsvet tx` */
+		for (j = 0; j < s->tags.n && !seq; j++)
+			if (s->tags.v[j].key == s->ex[i].lseq)
+				seq = s->tags.v[j].seq;
+		for (; j < s->tags.n; j++)
+			if (s->tags.v[j].key == s->ex[i].lseq && s->tags.v[j].seq < seq)
+				seq = s->tags.v[j].seq;
+		finding_evidence_raw(f, seq, s->ex[i].ts, s->ex[i].first, none, s->ex[i].what);
 	}
 	if (s->tags.dropped || s->retried_dropped)
 		sbuf_addstr(&f->details, "    (tags: not every retried transaction is tagged; table caps)\n");
