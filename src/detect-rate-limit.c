@@ -280,7 +280,8 @@ static void feed_second(struct state *s, struct rkey *k, int64_t sec, const uint
 	for (i = 0; i < 2; i++)
 		tracker_feed(&s->p, &k->tr[i], sec, row[COL_OFF], row[i == BY_RESPONSE ? COL_ANS_R : COL_ANS_Q],
 			     &k->tr[i].kept);
-	if (!k->bud.v && s->p.budget > 0)
+	/* room for episodes only once this key goes over the budget */
+	if (!k->bud.v && s->p.budget > 0 && (double)row[COL_OFF] > s->p.budget)
 		k->bud.v = xcalloc(EPISODES_KEPT, sizeof(*k->bud.v));
 	budget_feed(&s->p, &k->bud, sec, row[COL_OFF], row[COL_ANS_R], k->bud.v, &k->bud.n,
 		    &k->bud.total);
