@@ -1,15 +1,859 @@
 /*
- * detect-rate-limit.c: SKELETON, being written (issue 3). Produces no findings yet.
+ * detect-rate-limit.c: answers capped at a ceiling while more is asked.
+ *
+ * In the field notes' PTR flood, the resolver sent the AWS VPC resolver
+ * 257,430 packets in a minute and got back 61,385: about 1,023 a second,
+ * every second, the limit of 1,024 packets per second per network
+ * interface. A limiter (that one, iptables hashlimit, a server at the end
+ * of its capacity) leaves a signature no random loss does: the answered
+ * rate is flat, the same count second after second, while the offered rate
+ * is above it and the rest goes unanswered.
+ *
+ * So per (interface, server) and per (client address, server) we count, per
+ * second, the queries sent (retransmissions included: a limiter counts
+ * packets) and the answers received, and look for plateaus: at least
+ * min_seconds consecutive seconds where at least min_loss of the offered
+ * queries went unanswered and the answered count stayed flat: within
+ * tolerance of itself, and much steadier than random loss of the same share
+ * would leave it (see flat()). Answers are counted twice, by the second they arrived (a limiter
+ * on the answers' path) and by the second their query left (a limiter on
+ * the queries' path, as AWS's is, seen through a varying latency); a
+ * plateau in either counts. With --rate-budget N (rate-limit.budget), the
+ * seconds where more than N queries were sent are flagged as well.
+ *
+ * The interface is the capture's (pcapng interface blocks, SLL2 ifindex).
+ * Without one, the client address stands in for it and the finding says so;
+ * a plateau per client that an interface plateau already explains (same
+ * server, same time) is not reported twice.
+ *
+ * Streaming and bounded: a transaction reaches us when it is answered or
+ * given up on (up to the answer window after it was sent), so each key keeps
+ * a ring of the last window + RING_SLACK seconds and feeds the seconds that
+ * fall off it to its plateau trackers. Keys are a capped kmap; plateaus and
+ * budget episodes are kept up to a cap per key (all counted); transactions
+ * to tag go through a tagbuf.
  */
 #include "config.h"
 #include "detect.h"
+#include "detkit.h"
+#include "input.h"
+#include "kmap.h"
+#include "tagbuf.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
 
 static const struct detector_param params[] = {
+	{ "min_seconds", 5, "seconds the answered rate must stay flat for a plateau" },
+	{ "tolerance", 0.03, "how far (share of the ceiling) a plateau second may stray; 2 answers always allowed" },
+	{ "noise", 0.05, "a plateau's variance must stay under this share of what random loss would give" },
+	{ "min_loss", 0.10, "share of a second's offered queries that must go unanswered" },
+	{ "min_ceiling", 50, "ceilings below this many answers per second are not reported" },
+	{ "critical_loss", 0.5, "unanswered share over the plateaus (or budget seconds) for critical" },
+	{ "budget", 0, "known packet budget in queries per second per interface and server (0: off); --rate-budget" },
 	{ NULL, 0, NULL },
 };
 
+#define RING_SLACK 3
+#define MAX_KEYS 8192 /* < 65536: two key ids share a tag record */
+#define KEPT 16
+#define EPISODES_KEPT 64
+#define SLACK_ANSWERS 2
+#define NOISE_FLOOR 1.0
+
+enum { COL_OFF, COL_ANS_R, COL_ANS_Q, NCOLS };
+enum { BY_RESPONSE = 0, BY_QUERY = 1 };
+enum { KIND_IFACE = 'i', KIND_CLIENT = 'c' };
+
+struct plateau {
+	int64_t start, end; /* epoch seconds, inclusive */
+	uint32_t amin, amax, omin, omax;
+	uint64_t off, ans;
+	double ans2; /* sum of squared answered counts, for the variance */
+	uint8_t by;
+};
+
+struct plist {
+	struct plateau *v;
+	uint32_t n;
+	uint64_t total;
+};
+
+struct tracker {
+	int in_run;
+	struct plateau run;
+	struct plist kept;
+};
+
+struct episode {
+	int64_t start, end;
+	uint32_t peak;
+	uint64_t off, ans;
+};
+
+struct budget {
+	int in_ep;
+	struct episode ep;
+	struct episode *v;
+	uint32_t n;
+	uint64_t total, seconds;
+};
+
+struct rkey {
+	uint32_t id; /* 1-based; 0 until set up */
+	uint8_t kind;
+	uint8_t standin; /* client key: some of its queries had no interface */
+	int32_t ifindex;
+	struct addr client, server;
+	uint32_t *ring; /* nslots rows of NCOLS */
+	int64_t head, maxsec;
+	uint64_t late;
+	struct tracker tr[2];
+	struct budget bud;
+	struct keyex *ex; /* allocated on the first unanswered query */
+};
+
+/* Examples: the first unanswered queries, the latest one, the latest answer. */
+#define EX_FIRST 3
+struct keyex {
+	struct evidence first[EX_FIRST], last_lost, last_ans;
+	int nfirst, have_lost, have_ans;
+};
+
+struct params {
+	uint32_t min_seconds;
+	double tol, noise, min_loss, min_ceiling, budget;
+};
+
+struct state {
+	struct detect_ctx *dc;
+	struct params p;
+	uint32_t nslots, nkeys;
+	struct kmap keys;
+	uint64_t ignored; /* transactions whose keys did not fit the table */
+	struct tagbuf tags;
+};
+
+static void *init(struct detect_ctx *dc)
+{
+	struct state *s = xcalloc(1, sizeof(*s));
+
+	s->dc = dc;
+	s->p.min_seconds = (uint32_t)detect_param(dc, "rate-limit", "min_seconds");
+	if (s->p.min_seconds < 1)
+		s->p.min_seconds = 1;
+	s->p.tol = detect_param(dc, "rate-limit", "tolerance");
+	s->p.noise = detect_param(dc, "rate-limit", "noise");
+	s->p.min_loss = detect_param(dc, "rate-limit", "min_loss");
+	s->p.min_ceiling = detect_param(dc, "rate-limit", "min_ceiling");
+	s->p.budget = detect_param(dc, "rate-limit", "budget");
+	s->nslots = (uint32_t)(detect_window(dc) / NS_PER_SEC) + 1 + RING_SLACK;
+	kmap_init(&s->keys, sizeof(struct rkey), MAX_KEYS);
+	tagbuf_init(&s->tags, TAGBUF_DEFAULT_CAP);
+	return s;
+}
+
+/* ---- plateaus: one tracker per way of counting answers ------------------ */
+
+static void plist_add(struct plist *l, const struct plateau *p)
+{
+	l->total++;
+	if (l->n >= KEPT)
+		return;
+	if (!l->v)
+		l->v = xcalloc(KEPT, sizeof(*l->v));
+	l->v[l->n++] = *p;
+}
+
+static void tracker_close(const struct params *p, struct tracker *t, struct plist *out)
+{
+	if (t->in_run && t->run.end - t->run.start + 1 >= (int64_t)p->min_seconds)
+		plist_add(out, &t->run);
+	t->in_run = 0;
+}
+
+static int within_tol(const struct params *p, uint32_t lo, uint32_t hi)
+{
+	double allow = p->tol * hi;
+
+	return hi - lo <= (allow > SLACK_ANSWERS ? allow : SLACK_ANSWERS);
+}
+
+/*
+ * Would the run stay a plateau with one more second (off, ans)? Its answered
+ * counts must stay within tolerance of each other, and vary much less than
+ * random loss of the same share would make them: with answer probability q,
+ * a second with o queries has binomial variance o*q*(1-q). A limiter passes
+ * the same count every second (give or take the packets at a second's
+ * boundary: a variance of NOISE_FLOOR is always allowed); a constant share
+ * of random loss does not.
+ */
+static int flat(const struct params *p, const struct plateau *r, uint32_t off, uint32_t ans)
+{
+	uint32_t lo = MIN(r->amin, ans), hi = MAX(r->amax, ans);
+	double n = (double)(r->end - r->start + 2), sa = (double)(r->ans + ans);
+	double so = (double)(r->off + off), q = sa / so;
+	double var = (r->ans2 + (double)ans * ans - sa * sa / n) / (n - 1);
+	double allow = p->noise * q * (1 - q) * so / n;
+
+	if (!within_tol(p, lo, hi))
+		return 0;
+	return var <= (allow > NOISE_FLOOR ? allow : NOISE_FLOOR);
+}
+
+static void tracker_feed(const struct params *p, struct tracker *t, int64_t sec, uint32_t off,
+			 uint32_t ans, struct plist *out)
+{
+	struct plateau *r = &t->run;
+	int sat = off > ans && (double)ans >= p->min_ceiling &&
+		  (double)(off - ans) >= p->min_loss * (double)off;
+
+	if (!sat) {
+		tracker_close(p, t, out);
+		return;
+	}
+	if (t->in_run && sec == r->end + 1 && flat(p, r, off, ans)) {
+		r->end = sec;
+		r->amin = MIN(r->amin, ans);
+		r->amax = MAX(r->amax, ans);
+		r->omin = MIN(r->omin, off);
+		r->omax = MAX(r->omax, off);
+		r->off += off;
+		r->ans += ans;
+		r->ans2 += (double)ans * ans;
+		return;
+	}
+	tracker_close(p, t, out);
+	t->in_run = 1;
+	r->start = r->end = sec;
+	r->amin = r->amax = ans;
+	r->omin = r->omax = off;
+	r->off = off;
+	r->ans = ans;
+	r->ans2 = (double)ans * ans;
+}
+
+/* ---- the budget ------------------------------------------------------------ */
+
+static void budget_close(struct budget *b, struct episode *out, uint32_t *nout, uint64_t *total)
+{
+	if (!b->in_ep)
+		return;
+	(*total)++;
+	if (*nout < EPISODES_KEPT)
+		out[(*nout)++] = b->ep;
+	b->in_ep = 0;
+}
+
+static void budget_feed(const struct params *p, struct budget *b, int64_t sec, uint32_t off,
+			uint32_t ans, struct episode *out, uint32_t *nout, uint64_t *total)
+{
+	if (p->budget <= 0)
+		return;
+	if ((double)off <= p->budget) {
+		budget_close(b, out, nout, total);
+		return;
+	}
+	b->seconds++;
+	if (b->in_ep && sec == b->ep.end + 1) {
+		b->ep.end = sec;
+		b->ep.peak = MAX(b->ep.peak, off);
+		b->ep.off += off;
+		b->ep.ans += ans;
+		return;
+	}
+	budget_close(b, out, nout, total);
+	b->in_ep = 1;
+	b->ep.start = b->ep.end = sec;
+	b->ep.peak = off;
+	b->ep.off = off;
+	b->ep.ans = ans;
+}
+
+/* ---- the per-key ring ------------------------------------------------------ */
+
+static void feed_second(struct state *s, struct rkey *k, int64_t sec, const uint32_t *row)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		tracker_feed(&s->p, &k->tr[i], sec, row[COL_OFF], row[i == BY_RESPONSE ? COL_ANS_R : COL_ANS_Q],
+			     &k->tr[i].kept);
+	/* room for episodes only once this key goes over the budget */
+	if (!k->bud.v && s->p.budget > 0 && (double)row[COL_OFF] > s->p.budget)
+		k->bud.v = xcalloc(EPISODES_KEPT, sizeof(*k->bud.v));
+	budget_feed(&s->p, &k->bud, sec, row[COL_OFF], row[COL_ANS_R], k->bud.v, &k->bud.n,
+		    &k->bud.total);
+}
+
+static uint32_t *slot(struct state *s, struct rkey *k, int64_t sec)
+{
+	return k->ring + (size_t)((uint64_t)sec % s->nslots) * NCOLS;
+}
+
+static void ring_add(struct state *s, struct rkey *k, int64_t sec, int col, uint32_t n)
+{
+	if (!k->ring) {
+		k->ring = xcalloc((size_t)s->nslots * NCOLS, sizeof(*k->ring));
+		k->head = k->maxsec = sec;
+	}
+	if (sec < k->head) {
+		k->late++;
+		return;
+	}
+	if (sec >= k->head + s->nslots) {
+		int64_t stop = sec - s->nslots + 1, i, flushed = 0;
+
+		/* seconds falling off the ring are final: feed them on */
+		for (i = k->head; i < stop && flushed < s->nslots; i++, flushed++) {
+			uint32_t *row = slot(s, k, i);
+
+			feed_second(s, k, i, row);
+			memset(row, 0, NCOLS * sizeof(*row));
+		}
+		k->head = stop;
+	}
+	slot(s, k, sec)[col] += n;
+	if (sec > k->maxsec)
+		k->maxsec = sec;
+}
+
+static struct rkey *get_key(struct state *s, const uint8_t *kb, size_t klen, const struct txn *t,
+			    int kind)
+{
+	int over;
+	struct rkey *k = kmap_get(&s->keys, kb, klen, &over);
+
+	if (over) {
+		s->ignored++;
+		return NULL;
+	}
+	if (!k->id) {
+		k->id = ++s->nkeys;
+		k->kind = (uint8_t)kind;
+		k->ifindex = kind == KIND_IFACE ? t->ifindex : -1;
+		k->client = t->client;
+		k->server = t->server;
+	}
+	return k;
+}
+
+static void set_ex(struct evidence *e, const struct txn *t)
+{
+	e->txn_seq = t->seq;
+	e->ts = t->first_ts;
+	e->q = t->qframe;
+	if (t->status == TXN_ANSWERED) {
+		e->r = t->rframe;
+	} else {
+		e->r.file = 0;
+		e->r.frame = 0;
+	}
+	txn_describe(t, e->what, sizeof(e->what));
+}
+
+/* Describing a transaction costs a name conversion: refresh the latest
+ * examples once per second of capture, not for every transaction. */
+static int stale(const struct evidence *e, const struct txn *t)
+{
+	return e->ts / NS_PER_SEC != t->first_ts / NS_PER_SEC;
+}
+
+static void keep_example(struct rkey *k, const struct txn *t)
+{
+	if (t->status == TXN_ANSWERED) {
+		if (k->ex && (!k->ex->have_ans || stale(&k->ex->last_ans, t))) {
+			set_ex(&k->ex->last_ans, t);
+			k->ex->have_ans = 1;
+		}
+		return;
+	}
+	if (!k->ex)
+		k->ex = xcalloc(1, sizeof(*k->ex));
+	if (k->ex->nfirst < EX_FIRST) {
+		set_ex(&k->ex->first[k->ex->nfirst++], t);
+	} else if (!k->ex->have_lost || stale(&k->ex->last_lost, t)) {
+		set_ex(&k->ex->last_lost, t);
+		k->ex->have_lost = 1;
+	}
+}
+
+static void count(struct state *s, struct rkey *k, const struct txn *t)
+{
+	ring_add(s, k, t->first_ts / NS_PER_SEC, COL_OFF, 1);
+	if (t->retrans)
+		ring_add(s, k, t->last_ts / NS_PER_SEC, COL_OFF, t->retrans);
+	if (t->status == TXN_ANSWERED) {
+		ring_add(s, k, t->resp_ts / NS_PER_SEC, COL_ANS_R, 1);
+		ring_add(s, k, t->first_ts / NS_PER_SEC, COL_ANS_Q, 1);
+	}
+	keep_example(k, t);
+}
+
+static void txn(void *st, const struct txn *t)
+{
+	struct state *s = st;
+	uint8_t kb[1 + DK_ADDR_KEY * 2 + 4];
+	uint32_t ids = 0;
+	size_t n;
+	struct rkey *k;
+
+	if (t->status == TXN_EVICTED)
+		return;
+	if (t->ifindex >= 0) {
+		kb[0] = KIND_IFACE;
+		memcpy(kb + 1, &t->ifindex, 4);
+		n = 5 + dk_addr_key(&t->server, kb + 5);
+		k = get_key(s, kb, n, t, KIND_IFACE);
+		if (k) {
+			count(s, k, t);
+			ids = k->id << 16;
+		}
+	}
+	kb[0] = KIND_CLIENT;
+	n = 1 + dk_addr_key(&t->client, kb + 1);
+	n += dk_addr_key(&t->server, kb + n);
+	k = get_key(s, kb, n, t, KIND_CLIENT);
+	if (k) {
+		if (t->ifindex < 0)
+			k->standin = 1;
+		count(s, k, t);
+		ids |= k->id;
+	}
+	/* one record for both keys: ids fit 16 bits (the key table's cap) */
+	if (ids)
+		tagbuf_add(&s->tags, t->seq, t->first_ts / NS_PER_SEC, ids);
+}
+
+/* ---- finish -------------------------------------------------------------- */
+
+/* What one key shows once its ring is played out (on copies: the state is
+ * not changed, so finish can run again). */
+struct result {
+	struct rkey *k;
+	struct plateau *pl; /* accepted plateaus, by start */
+	uint32_t npl;
+	uint64_t pl_total; /* all plateaus found, kept or not */
+	struct episode *ep;
+	uint32_t nep;
+	uint64_t ep_total, over_seconds;
+};
+
+static int cmp_len_desc(const void *a, const void *b)
+{
+	const struct plateau *x = a, *y = b;
+	int64_t lx = x->end - x->start, ly = y->end - y->start;
+
+	if (lx != ly)
+		return lx > ly ? -1 : 1;
+	if (x->by != y->by)
+		return x->by - y->by;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int cmp_start(const void *a, const void *b)
+{
+	const struct plateau *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int overlaps(const struct plateau *a, const struct plateau *b)
+{
+	return a->start <= b->end && b->start <= a->end;
+}
+
+static void play_out(struct state *s, struct rkey *k, struct result *res)
+{
+	struct tracker tc[2];
+	struct plist extra[2];
+	struct budget bc = k->bud;
+	struct plateau *all;
+	uint32_t n = 0, i, j;
+	int64_t sec;
+
+	memset(res, 0, sizeof(*res));
+	memset(extra, 0, sizeof(extra));
+	res->k = k;
+	res->ep = xcalloc(2 * EPISODES_KEPT, sizeof(*res->ep));
+	if (k->bud.n)
+		memcpy(res->ep, k->bud.v, k->bud.n * sizeof(*res->ep));
+	res->nep = k->bud.n;
+	res->ep_total = k->bud.total;
+	for (i = 0; i < 2; i++)
+		tc[i] = k->tr[i];
+	for (sec = k->head; k->ring && sec <= k->maxsec; sec++) {
+		const uint32_t *row = slot(s, k, sec);
+
+		tracker_feed(&s->p, &tc[0], sec, row[COL_OFF], row[COL_ANS_R], &extra[0]);
+		tracker_feed(&s->p, &tc[1], sec, row[COL_OFF], row[COL_ANS_Q], &extra[1]);
+		budget_feed(&s->p, &bc, sec, row[COL_OFF], row[COL_ANS_R], res->ep, &res->nep,
+			    &res->ep_total);
+	}
+	for (i = 0; i < 2; i++)
+		tracker_close(&s->p, &tc[i], &extra[i]);
+	budget_close(&bc, res->ep, &res->nep, &res->ep_total);
+	res->over_seconds = bc.seconds;
+
+	/* both ways of counting: the longer plateau wins where they overlap */
+	all = xcalloc(4 * KEPT + 1, sizeof(*all));
+	for (i = 0; i < 2; i++) {
+		for (j = 0; j < k->tr[i].kept.n; j++) {
+			all[n] = k->tr[i].kept.v[j];
+			all[n++].by = (uint8_t)i;
+		}
+		for (j = 0; j < extra[i].n; j++) {
+			all[n] = extra[i].v[j];
+			all[n++].by = (uint8_t)i;
+		}
+		res->pl_total = MAX(res->pl_total, k->tr[i].kept.total + extra[i].total);
+		free(extra[i].v);
+	}
+	qsort(all, n, sizeof(*all), cmp_len_desc);
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < res->npl; j++)
+			if (overlaps(&all[i], &all[j]))
+				break;
+		if (j == res->npl)
+			all[res->npl++] = all[i];
+	}
+	qsort(all, res->npl, sizeof(*all), cmp_start);
+	res->pl = all;
+}
+
+/* A client-level plateau that an interface-level one explains. */
+static int explained(const struct result *r, size_t nr, const struct result *c,
+		     const struct plateau *p)
+{
+	size_t i;
+	uint32_t j;
+
+	for (i = 0; i < nr; i++) {
+		if (r[i].k->kind != KIND_IFACE || !addr_eq(&r[i].k->server, &c->k->server))
+			continue;
+		for (j = 0; j < r[i].npl; j++)
+			if (overlaps(&r[i].pl[j], p))
+				return 1;
+	}
+	return 0;
+}
+
+static void where(const struct rkey *k, char *buf, size_t n)
+{
+	char a[64], b[64];
+
+	addr_str(&k->server, b, sizeof(b));
+	if (k->kind == KIND_IFACE) {
+		const char *ifn = iface_name(k->ifindex);
+
+		snprintf(buf, n, "interface %.40s to %s", ifn ? ifn : "?", b);
+	} else {
+		snprintf(buf, n, "client %s to %s", addr_str(&k->client, a, sizeof(a)), b);
+	}
+}
+
+static void affected(struct finding *f, const struct rkey *k)
+{
+	char a[64];
+
+	finding_affected(f->servers, &f->nservers, addr_str(&k->server, a, sizeof(a)));
+	if (k->kind == KIND_IFACE)
+		finding_affected(f->ifaces, &f->nifaces,
+				 iface_name(k->ifindex) ? iface_name(k->ifindex) : "?");
+	else
+		finding_affected(f->clients, &f->nclients, addr_str(&k->client, a, sizeof(a)));
+}
+
+static void key_json(struct sbuf *sb, const struct rkey *k)
+{
+	char a[64];
+
+	sbuf_addf(sb, "\"kind\": \"%s\", \"interface\": ", k->kind == KIND_IFACE ? "interface" : "client");
+	if (k->kind == KIND_IFACE && iface_name(k->ifindex))
+		sbuf_add_json_str(sb, iface_name(k->ifindex));
+	else
+		sbuf_addstr(sb, "null");
+	sbuf_addstr(sb, ", \"client\": ");
+	if (k->kind == KIND_CLIENT)
+		sbuf_addf(sb, "\"%s\"", addr_str(&k->client, a, sizeof(a)));
+	else
+		sbuf_addstr(sb, "null");
+	sbuf_addf(sb, ", \"server\": \"%s\", \"client_stands_in\": %s", addr_str(&k->server, a, sizeof(a)),
+		  k->kind == KIND_CLIENT && k->standin ? "true" : "false");
+}
+
+static int within(const struct evidence *e, int64_t from, int64_t to)
+{
+	return e->ts / NS_PER_SEC >= from && e->ts / NS_PER_SEC <= to;
+}
+
+/* Examples inside [from, to] (seconds); the first unanswered query if none is. */
+static void evidence(struct finding *f, const struct rkey *k, int64_t from, int64_t to)
+{
+	const struct keyex *x = k->ex;
+	int i;
+
+	if (!x)
+		return;
+	for (i = 0; i < x->nfirst; i++)
+		if (within(&x->first[i], from, to))
+			finding_evidence_raw(f, x->first[i].txn_seq, x->first[i].ts, x->first[i].q,
+					     x->first[i].r, x->first[i].what);
+	if (x->have_lost && within(&x->last_lost, from, to))
+		finding_evidence_raw(f, x->last_lost.txn_seq, x->last_lost.ts, x->last_lost.q,
+				     x->last_lost.r, x->last_lost.what);
+	if (x->have_ans && within(&x->last_ans, from, to))
+		finding_evidence_raw(f, x->last_ans.txn_seq, x->last_ans.ts, x->last_ans.q,
+				     x->last_ans.r, x->last_ans.what);
+	if (!f->nev && x->nfirst)
+		finding_evidence_raw(f, x->first[0].txn_seq, x->first[0].ts, x->first[0].q,
+				     x->first[0].r, x->first[0].what);
+}
+
+static int tag_match(uint32_t ids, uint32_t id)
+{
+	return (ids >> 16) == id || (ids & 0xffff) == id;
+}
+
+static void report_plateaus(struct state *s, struct findings *out, const struct result *r,
+			    const struct plateau *pl, uint32_t npl)
+{
+	const struct rkey *k = r->k;
+	uint64_t off = 0, ans = 0, secs = 0;
+	int steady = 1;
+	double ceiling, lost;
+	struct finding *f;
+	char w[160], t1[40];
+	uint32_t i;
+	size_t j;
+
+	for (i = 0; i < npl; i++) {
+		off += pl[i].off;
+		ans += pl[i].ans;
+		secs += (uint64_t)(pl[i].end - pl[i].start + 1);
+		if (!within_tol(&s->p, pl[i].omin, pl[i].omax))
+			steady = 0;
+	}
+	ceiling = (double)ans / (double)secs;
+	lost = (double)(off - ans) / (double)off;
+	f = finding_new(out, "rate-limit",
+			lost >= detect_param(s->dc, "rate-limit", "critical_loss") ? SEV_CRITICAL : SEV_WARNING);
+	f->count = secs;
+	f->first = pl[0].start * NS_PER_SEC;
+	f->last = (pl[npl - 1].end + 1) * NS_PER_SEC - 1;
+	where(k, w, sizeof(w));
+	affected(f, k);
+	finding_set(&f->summary, "answers capped at about %.0f/s from %s for %" PRIu64 " s while %.0f/s were asked: %.0f%% unanswered",
+		    ceiling, w, secs, (double)off / (double)secs, 100.0 * lost);
+	sbuf_addf(&f->details, "    ceiling   %.1f answers/s over %" PRIu64 " s at the ceiling; %" PRIu64 " of %" PRIu64 " queries unanswered (%.1f%%)\n",
+		  ceiling, secs, off - ans, off, 100.0 * lost);
+	sbuf_addstr(&f->json, "\"ceiling\": ");
+	sbuf_addf(&f->json, "%.3f, \"seconds\": %" PRIu64 ", \"offered\": %" PRIu64 ", \"answered\": %" PRIu64
+		  ", \"unanswered_share\": %.6f, \"offered_steady\": %s, ",
+		  ceiling, secs, off, ans, lost, steady ? "true" : "false");
+	key_json(&f->json, k);
+	sbuf_addstr(&f->json, ", \"plateaus\": [");
+	for (i = 0; i < npl; i++) {
+		const struct plateau *p = &pl[i];
+		int64_t n = p->end - p->start + 1;
+
+		fmt_time(t1, sizeof(t1), p->start * NS_PER_SEC);
+		if (i < 10)
+			sbuf_addf(&f->details, "    plateau   %.19s UTC, %" PRId64 " s: answered %u-%u/s, offered %u-%u/s (answers counted by %s)\n",
+				  t1, n, p->amin, p->amax, p->omin, p->omax,
+				  p->by == BY_QUERY ? "query second" : "arrival second");
+		sbuf_addf(&f->json, "%s{\"start\": %" PRId64 ", \"seconds\": %" PRId64 ", \"ceiling\": %.3f, \"min\": %u, \"max\": %u"
+			  ", \"offered\": %" PRIu64 ", \"answered\": %" PRIu64 ", \"counted_by\": \"%s\"}",
+			  i ? ", " : "", p->start, n, (double)p->ans / (double)n, p->amin, p->amax, p->off,
+			  p->ans, p->by == BY_QUERY ? "query" : "response");
+	}
+	sbuf_addstr(&f->json, "]");
+	if (npl > 10 || r->pl_total > npl)
+		sbuf_addf(&f->details, "    ... %" PRIu64 " plateaus in all\n", MAX(r->pl_total, (uint64_t)npl));
+	if (k->kind == KIND_CLIENT && k->standin)
+		sbuf_addstr(&f->details, "    (the capture does not say which interface: the client address stands in for it)\n");
+	if (k->late)
+		sbuf_addf(&f->details, "    (%" PRIu64 " counts arrived too late for their second and were left out)\n", k->late);
+	if (s->ignored)
+		sbuf_addf(&f->details, "    (%" PRIu64 " transactions not counted: more than %d interface/client and server pairs)\n",
+			  s->ignored, MAX_KEYS);
+	finding_set(&f->explanation,
+		    "Something let only about %.0f answers a second through: second after second the "
+		    "answered count stayed flat (within %.0f%%) while %.0f queries a second were sent, "
+		    "and the rest got no answer. Random loss does not look like this; a limit does. "
+		    "%s"
+		    "Known limits: an AWS VPC resolver accepts 1,024 packets per second per network "
+		    "interface (Stripe found 61,385 answers to 257,430 queries in a minute: 1,023 a "
+		    "second); iptables hashlimit or limit rules; a server's response rate limiting; "
+		    "or a server at the end of its capacity. Every dropped query costs the client a "
+		    "timeout and comes back as a retry, so the offered rate grows while the ceiling "
+		    "stays: the queue of waiting queries fills and the resolver in front answers "
+		    "SERVFAIL.%s",
+		    ceiling, 100.0 * s->p.tol, (double)off / (double)secs,
+		    steady ? "(Here the offered rate was steady as well, so a constant share of loss "
+			     "would give the same picture; the limit is certain when the offered "
+			     "rate changes and the answered rate does not.) "
+			   : "",
+		    k->kind == KIND_IFACE ? " A limit per interface is met by everything that leaves "
+					    "through that interface together: one busy process can "
+					    "starve every other lookup on the host."
+					  : "");
+	finding_set(&f->fix,
+		    "Confirm the limit where it is enforced: on AWS, `ethtool -S eth0 | grep "
+		    "linklocal_allowance_exceeded` counts packets dropped by the per-interface limit; "
+		    "an iptables counter rule for udp port 53 (`iptables -I OUTPUT -p udp --dport 53`, "
+		    "then `iptables -nvxL`) counts what was sent. Then lower the load or spread it: "
+		    "cache more (and longer: serve-expired, prefetch), stop floods at their source "
+		    "(see ptr-flood), send queries from several interfaces or hosts (Stripe's fix: "
+		    "each host's own Unbound sends in-addr.arpa straight to the VPC resolver), or "
+		    "raise the limit if it is yours. Use --rate-budget to flag every second above a "
+		    "known budget.");
+	evidence(f, k, pl[0].start, pl[npl - 1].end);
+	for (j = 0; j < s->tags.n; j++) {
+		const struct tagrec *t = &s->tags.v[j];
+
+		if (!tag_match(t->key, k->id))
+			continue;
+		for (i = 0; i < npl; i++)
+			if ((int64_t)t->sec >= pl[i].start && (int64_t)t->sec <= pl[i].end) {
+				detect_tag(s->dc, "rate-limit", t->seq);
+				break;
+			}
+	}
+}
+
+static void report_budget(struct state *s, struct findings *out, const struct result *r)
+{
+	const struct rkey *k = r->k;
+	uint64_t off = 0, ans = 0;
+	uint32_t peak = 0, i;
+	double lost;
+	struct finding *f;
+	char w[160], t1[40];
+	size_t j;
+
+	for (i = 0; i < r->nep; i++) {
+		off += r->ep[i].off;
+		ans += r->ep[i].ans;
+		peak = MAX(peak, r->ep[i].peak);
+	}
+	lost = off > ans ? (double)(off - ans) / (double)off : 0;
+	f = finding_new(out, "rate-limit",
+			lost >= detect_param(s->dc, "rate-limit", "critical_loss") ? SEV_CRITICAL : SEV_WARNING);
+	f->count = r->over_seconds;
+	f->first = r->ep[0].start * NS_PER_SEC;
+	f->last = (r->ep[r->nep - 1].end + 1) * NS_PER_SEC - 1;
+	where(k, w, sizeof(w));
+	affected(f, k);
+	finding_set(&f->summary, "%" PRIu64 " s over the budget of %.0f queries/s from %s (peak %u/s)",
+		    r->over_seconds, s->p.budget, w, peak);
+	sbuf_addf(&f->json, "\"budget\": %.0f, \"seconds_over\": %" PRIu64 ", \"peak\": %u, \"offered\": %" PRIu64
+		  ", \"answered\": %" PRIu64 ", ",
+		  s->p.budget, r->over_seconds, peak, off, ans);
+	key_json(&f->json, k);
+	sbuf_addstr(&f->json, ", \"episodes\": [");
+	for (i = 0; i < r->nep; i++) {
+		const struct episode *e = &r->ep[i];
+
+		fmt_time(t1, sizeof(t1), e->start * NS_PER_SEC);
+		if (i < 10)
+			sbuf_addf(&f->details, "    over      %.19s UTC, %" PRId64 " s: peak %u/s, %" PRIu64 " sent, %" PRIu64 " answered\n",
+				  t1, e->end - e->start + 1, e->peak, e->off, e->ans);
+		sbuf_addf(&f->json, "%s{\"start\": %" PRId64 ", \"seconds\": %" PRId64 ", \"peak\": %u, \"offered\": %" PRIu64 ", \"answered\": %" PRIu64 "}",
+			  i ? ", " : "", e->start, e->end - e->start + 1, e->peak, e->off, e->ans);
+	}
+	sbuf_addstr(&f->json, "]");
+	if (r->ep_total > r->nep)
+		sbuf_addf(&f->details, "    ... %" PRIu64 " episodes in all\n", r->ep_total);
+	if (k->kind == KIND_CLIENT)
+		sbuf_addstr(&f->details, "    (the capture does not say which interface: the client address stands in for it)\n");
+	finding_set(&f->explanation,
+		    "More queries a second were sent than the budget you gave (--rate-budget, "
+		    "rate-limit.budget): %.0f per second per interface and server. Past a packet "
+		    "budget such as the AWS VPC resolver's 1,024 packets per second per network "
+		    "interface, the excess is dropped without a word: the client sees timeouts, "
+		    "retries, and a resolver in front of it answers SERVFAIL. In these seconds "
+		    "%.1f%% of the queries went unanswered.",
+		    s->p.budget, 100.0 * lost);
+	finding_set(&f->fix,
+		    "Keep the rate under the budget: cache more, stop floods at their source (see "
+		    "ptr-flood), or spread the queries over more interfaces or hosts.");
+	evidence(f, k, r->ep[0].start, r->ep[r->nep - 1].end);
+	for (j = 0; j < s->tags.n; j++) {
+		const struct tagrec *t = &s->tags.v[j];
+
+		if (!tag_match(t->key, k->id))
+			continue;
+		for (i = 0; i < r->nep; i++)
+			if ((int64_t)t->sec >= r->ep[i].start && (int64_t)t->sec <= r->ep[i].end) {
+				detect_tag(s->dc, "rate-limit", t->seq);
+				break;
+			}
+	}
+}
+
+static void finish(void *st, struct findings *out)
+{
+	struct state *s = st;
+	struct kmap_ent **e = kmap_entries(&s->keys);
+	struct result *r = xcalloc(s->keys.count + 1, sizeof(*r));
+	struct plateau *keep;
+	size_t i;
+	uint32_t j, n;
+
+	for (i = 0; i < s->keys.count; i++)
+		play_out(s, e[i]->val, &r[i]);
+	for (i = 0; i < s->keys.count; i++) {
+		struct rkey *k = r[i].k;
+
+		if (r[i].npl) {
+			keep = xcalloc(r[i].npl, sizeof(*keep));
+			for (j = n = 0; j < r[i].npl; j++)
+				if (k->kind == KIND_IFACE || !explained(r, s->keys.count, &r[i], &r[i].pl[j]))
+					keep[n++] = r[i].pl[j];
+			if (n)
+				report_plateaus(s, out, &r[i], keep, n);
+			free(keep);
+		}
+		if (r[i].nep && (k->kind == KIND_IFACE || k->standin))
+			report_budget(s, out, &r[i]);
+	}
+	for (i = 0; i < s->keys.count; i++) {
+		free(r[i].pl);
+		free(r[i].ep);
+	}
+	free(r);
+	free(e);
+}
+
+static void destroy(void *st)
+{
+	struct state *s = st;
+	struct kmap_ent **e = kmap_entries(&s->keys);
+	size_t i;
+
+	for (i = 0; i < s->keys.count; i++) {
+		struct rkey *k = e[i]->val;
+
+		free(k->ring);
+		free(k->tr[0].kept.v);
+		free(k->tr[1].kept.v);
+		free(k->bud.v);
+		free(k->ex);
+	}
+	free(e);
+	kmap_free(&s->keys);
+	tagbuf_free(&s->tags);
+	free(s);
+}
+
 const struct detector detector_rate_limit = {
 	.name = "rate-limit",
-	.summary = "not implemented yet",
+	.summary = "answers flat at a ceiling while more is asked, per interface (or client) and server; --rate-budget",
 	.params = params,
+	.init = init,
+	.txn = txn,
+	.finish = finish,
+	.free = destroy,
 };

@@ -1,0 +1,69 @@
+/*
+ * detkit.c: see detkit.h.
+ */
+#include "config.h"
+#include "detkit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+size_t dk_addr_key(const struct addr *a, uint8_t *k)
+{
+	k[0] = a->family;
+	memcpy(k + 1, a->a, a->family == 4 ? 4 : 16);
+	return a->family == 4 ? 5 : 17;
+}
+
+void dk_key_addr(const uint8_t *k, size_t klen, struct addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (klen < 1)
+		return;
+	a->family = k[0];
+	memcpy(a->a, k + 1, MIN(klen - 1, sizeof(a->a)));
+}
+
+const char *dk_key_str(const uint8_t *k, size_t klen, char *buf, size_t n)
+{
+	struct addr a;
+
+	dk_key_addr(k, klen, &a);
+	return addr_str(&a, buf, n);
+}
+
+struct sortent {
+	uint64_t v;
+	struct kmap_ent *e;
+};
+
+static int cmp_sortent(const void *a, const void *b)
+{
+	const struct sortent *x = a, *y = b;
+	size_t n;
+	int c;
+
+	if (x->v != y->v)
+		return x->v > y->v ? -1 : 1;
+	n = MIN(x->e->klen, y->e->klen);
+	c = memcmp(x->e->key, y->e->key, n);
+	if (c)
+		return c;
+	return (int)x->e->klen - (int)y->e->klen;
+}
+
+struct kmap_ent **dk_sorted(const struct kmap *m, size_t off)
+{
+	struct kmap_ent **arr = kmap_entries(m);
+	struct sortent *s = xmalloc((m->count + 1) * sizeof(*s));
+	size_t i;
+
+	for (i = 0; i < m->count; i++) {
+		memcpy(&s[i].v, (const uint8_t *)arr[i]->val + off, sizeof(uint64_t));
+		s[i].e = arr[i];
+	}
+	qsort(s, m->count, sizeof(*s), cmp_sortent);
+	for (i = 0; i < m->count; i++)
+		arr[i] = s[i].e;
+	free(s);
+	return arr;
+}

@@ -1,0 +1,28 @@
+/*
+ * detkit.h: small helpers the detectors share: addresses as kmap keys and
+ * the entries of a kmap sorted by one of their counters (for "top clients",
+ * "worst servers" lists).
+ */
+#ifndef DNSVET_DETKIT_H
+#define DNSVET_DETKIT_H
+
+#include "dnsvet.h"
+#include "kmap.h"
+
+#define DK_ADDR_KEY 17 /* longest address key */
+
+/* Key bytes for an address (family, then 4 or 16 bytes); returns its length. */
+size_t dk_addr_key(const struct addr *a, uint8_t *k);
+/* The address back from such a key. */
+void dk_key_addr(const uint8_t *k, size_t klen, struct addr *a);
+/* "192.0.2.1" from such a key; buf >= 48 bytes */
+const char *dk_key_str(const uint8_t *k, size_t klen, char *buf, size_t n);
+
+/*
+ * The entries of m sorted by the uint64_t counter at byte offset off of
+ * their value, largest first (ties by key, so output is stable). Returns an
+ * array of m->count entries; the caller frees it (not the entries).
+ */
+struct kmap_ent **dk_sorted(const struct kmap *m, size_t off);
+
+#endif
