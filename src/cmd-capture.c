@@ -2,12 +2,17 @@
  * cmd-capture.c: dnsvet capture: live DNS capture into rotating savefiles,
  * with the analysis running on the live stream.
  *
- * The loop: poll every interface (capture.c), write each packet
- * (capture-rotate.c) and feed it to the analysis (analyze.h); a few times a
- * second let time pass for the matcher and the rotator, and act on the
- * flags the signal handlers set. The handlers only set flags; everything
- * else happens in the loop, between two packets, so a signal never cuts a
- * record in half.
+ * Two threads. The capture thread (main) polls every interface
+ * (capture.c), writes each packet (capture-rotate.c) and copies it into a
+ * bounded queue (capture-queue.c); a few times a second it lets time pass
+ * for the rotator and acts on the flags the signal handlers set. The
+ * handlers only set flags, so a signal never cuts a record in half. The
+ * analysis thread takes packets from the queue through the decoder,
+ * matcher and detectors (analyze.h) and prints --summary-every lines. The
+ * capture never waits for the analysis: when the queue is full a packet is
+ * written but not analysed, and counted. The analysis state belongs to the
+ * analysis thread until it is joined; the capture thread registers file
+ * names (input.c) that only the final summary, after the join, may read.
  *
  * Order at start (tcpdump's): open the interfaces (needs privileges), check
  * the output directory, drop privileges (-Z), then create the first file,
@@ -17,15 +22,19 @@
 #include "cmd.h"
 #include "analyze.h"
 #include "capture.h"
+#include "capture-queue.h"
 #include "capture-rotate.h"
 
 #include <errno.h>
 #include <grp.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <pwd.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,7 +66,11 @@ const char cmd_capture_usage[] =
 enum { OPT_MODE = OPT_ANALYSIS_LAST + 1, OPT_PROMISC, OPT_PCAPNG, OPT_SUMMARY };
 
 #define DEFAULT_BUFFER_KB 32768
+#define QUEUE_BYTES (32 << 20) /* packets waiting for the analysis */
 #define LOOP_MS 100
+/* The kernel hands packets over up to a block timeout late (capture.c):
+ * an idle matcher is only told that time has passed up to now - this. */
+#define IDLE_LAG (NS_PER_SEC / 4)
 
 static volatile sig_atomic_t sig_stop, sig_hup, sig_usr1;
 
@@ -101,20 +114,26 @@ static ts_t wall_now(void)
 }
 
 struct run {
-	struct analysis a;
+	/* capture thread */
 	struct capture *cap;
 	struct rotator *rot;
 	int pcapng;
 	uint64_t reg_index; /* file index last registered with input.c */
 	int registered;
+	struct pktq *q;
+	/* analysis thread */
+	struct analysis a;
+	ts_t summary_every, next_summary;
+	/* written by the capture thread, read by the analysis thread */
+	atomic_uint_fast64_t drops;
 };
 
-/* One captured packet: write it, then analyse it with frame references
- * into the file it went to (so evidence can be opened in Wireshark). */
+/* Capture thread: one captured packet. Write it, then queue it for the
+ * analysis with frame references into the file it went to (so evidence
+ * can be opened in Wireshark). */
 static void on_pkt(void *ctx, struct pkt *p)
 {
 	struct run *r = ctx;
-	struct input_stats *is = &r->a.in.st;
 	uint64_t idx;
 
 	rotate_write(r->rot, r->pcapng ? p->file : 0, p);
@@ -126,6 +145,15 @@ static void on_pkt(void *ctx, struct pkt *p)
 	}
 	p->file = (uint16_t)(idx & 0xffff);
 	p->frame = rotate_file_packets(r->rot);
+	pktq_push(r->q, p);
+}
+
+/* Analysis thread: one packet from the queue. */
+static void analyse_pkt(void *ctx, struct pkt *p)
+{
+	struct run *r = ctx;
+	struct input_stats *is = &r->a.in.st;
+
 	is->packets++;
 	is->bytes += p->caplen;
 	if (!is->first_ts || p->ts < is->first_ts)
@@ -138,14 +166,18 @@ static void on_pkt(void *ctx, struct pkt *p)
 static void print_totals(struct run *r, const struct rotate_stats *rs, int final)
 {
 	struct capture_stats cs;
+	uint64_t skipped = pktq_skipped(r->q);
 
 	capture_get_stats(r->cap, &cs);
 	fprintf(stderr,
 		"dnsvet capture: %s%" PRIu64 " captured, %" PRIu64 " written, %" PRIu64
 		" not written, %" PRIu64 " dropped by kernel, %" PRIu64
-		" dropped by interface; %" PRIu64 " files, %" PRIu64 " removed by the ring\n",
+		" dropped by interface; %" PRIu64 " files, %" PRIu64 " removed by the ring",
 		final ? "" : "so far: ", cs.received, rs->written, rs->not_written,
 		cs.kernel_drops, cs.if_drops, rs->files + (final ? 0 : 1), rs->removed);
+	if (skipped)
+		fprintf(stderr, "; %" PRIu64 " not analysed (the analysis fell behind)", skipped);
+	fputc('\n', stderr);
 }
 
 /* The counts and findings so far, as lines on stdout. */
@@ -153,26 +185,50 @@ static void print_summary(struct run *r, ts_t now)
 {
 	const struct match_stats *ms;
 	struct findings f = { NULL, 0, 0 };
-	struct capture_stats cs;
 	char t[40];
 	size_t i;
 
-	matcher_advance(r->a.mt, now);
 	detect_finish(r->a.dc, &f);
 	ms = matcher_stats(r->a.mt);
-	capture_get_stats(r->cap, &cs);
 	fmt_time(t, sizeof(t), now);
 	printf("summary %s packets %" PRIu64 " queries %" PRIu64 " responses %" PRIu64
 	       " answered %" PRIu64 " unanswered %" PRIu64 " open %zu dropped %" PRIu64
-	       " findings %zu\n",
+	       " unanalysed %" PRIu64 " findings %zu\n",
 	       t, r->a.in.st.packets, ms->queries, ms->responses, ms->matched,
-	       ms->unanswered, matcher_open_txns(r->a.mt), cs.kernel_drops + cs.if_drops, f.n);
+	       ms->unanswered, matcher_open_txns(r->a.mt),
+	       (uint64_t)atomic_load(&r->drops), pktq_skipped(r->q), f.n);
 	for (i = 0; i < f.n; i++)
 		printf("finding %s %s %s count %" PRIu64 ": %s\n", t,
 		       severity_str(f.v[i].severity), f.v[i].detector, f.v[i].count,
 		       f.v[i].summary ? f.v[i].summary : "");
 	fflush(stdout);
 	findings_free(&f);
+}
+
+static void *analysis_main(void *arg)
+{
+	struct run *r = arg;
+	ts_t now;
+	int n;
+
+	/* when CPU is short, the capture thread goes first: a packet the
+	 * analysis misses is counted, one the kernel drops is gone */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), 10) < 0)
+		warning("unable to lower the analysis thread's priority: %s", strerror(errno));
+	while ((n = pktq_pop(r->q, analyse_pkt, r, LOOP_MS)) >= 0) {
+		now = wall_now();
+		/* an empty queue: time passes for the matcher (less what the
+		 * kernel may still hold); else the packets' own times do */
+		if (n == 0)
+			matcher_advance(r->a.mt, now - IDLE_LAG);
+		if (r->summary_every && now >= r->next_summary) {
+			print_summary(r, now);
+			r->next_summary += r->summary_every;
+			if (r->next_summary <= now)
+				r->next_summary = now + r->summary_every;
+		}
+	}
+	return NULL;
 }
 
 static int drop_privileges(const char *user)
@@ -227,7 +283,8 @@ int cmd_capture(int argc, char **argv)
 	long v;
 	int c, i, j, rc, status = EXIT_OK, force_ng = 0, any = 0;
 	int64_t size;
-	ts_t now, summary_every = 0, next_summary = 0, d;
+	ts_t now, summary_every = 0, d;
+	pthread_t thread;
 
 	memset(&run, 0, sizeof(run));
 	analysis_opts_init(&ao);
@@ -370,8 +427,21 @@ int cmd_capture(int argc, char **argv)
 
 	analysis_init(&run.a, &ao, NULL, 0);
 	run.a.in.progress = 0;
-	if (summary_every)
-		next_summary = now + summary_every;
+	run.summary_every = summary_every;
+	run.next_summary = now + summary_every;
+	run.q = pktq_new(QUEUE_BYTES);
+	{
+		/* the analysis thread takes no signals: they interrupt our poll */
+		sigset_t all, old;
+		int e;
+
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		e = pthread_create(&thread, NULL, analysis_main, &run);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (e)
+			die("unable to start the analysis thread: %s", strerror(e));
+	}
 
 	while (!sig_stop) {
 		rc = capture_dispatch(run.cap, on_pkt, &run, LOOP_MS, err, sizeof(err));
@@ -381,7 +451,6 @@ int cmd_capture(int argc, char **argv)
 			break;
 		}
 		now = wall_now();
-		matcher_advance(run.a.mt, now);
 		if (sig_hup) {
 			sig_hup = 0;
 			rotate_now(run.rot, now);
@@ -391,22 +460,24 @@ int cmd_capture(int argc, char **argv)
 			status = EXIT_FAIL;
 			break;
 		}
+		if (summary_every) {
+			struct capture_stats cs;
+
+			capture_get_stats(run.cap, &cs);
+			atomic_store(&run.drops, cs.kernel_drops + cs.if_drops);
+		}
 		if (sig_usr1) {
 			sig_usr1 = 0;
 			rotate_get_stats(run.rot, &rs);
 			print_totals(&run, &rs, 0);
-		}
-		if (summary_every && now >= next_summary) {
-			print_summary(&run, now);
-			next_summary += summary_every;
-			if (next_summary <= now)
-				next_summary = now + summary_every;
 		}
 	}
 	if (sig_stop && capture_drain(run.cap, on_pkt, &run, err, sizeof(err)) < 0)
 		error("%s", err);
 	if (rotate_close(run.rot, &rs) < 0 && status == EXIT_OK)
 		status = EXIT_FAIL;
+	pktq_close(run.q);
+	pthread_join(thread, NULL);
 	if (summary_every) {
 		/* the last word: what the capture showed, the open queries still
 		 * open (not unanswered: the capture stopped, not the server) */
@@ -415,6 +486,7 @@ int cmd_capture(int argc, char **argv)
 	}
 	print_totals(&run, &rs, 1);
 	capture_close(run.cap);
+	pktq_free(run.q);
 	analysis_release(&run.a);
 	analysis_opts_free(&ao);
 	sbuf_release(&expr);
