@@ -292,7 +292,7 @@ int cmd_capture(int argc, char **argv)
 		switch (c) {
 		case 'h':
 			fputs(cmd_capture_usage, stdout);
-			return EXIT_OK;
+			goto out;
 		case 'i':
 			co.ifaces = xrealloc(co.ifaces, (size_t)(co.nifaces + 1) * sizeof(*co.ifaces));
 			co.ifaces[co.nifaces++] = optarg;
@@ -302,21 +302,25 @@ int cmd_capture(int argc, char **argv)
 			break;
 		case 'G':
 			d = parse_duration(optarg);
-			if (d < NS_PER_SEC || d % NS_PER_SEC)
-				return error("-G: '%s' must be a whole number of seconds, at least 1",
-					     optarg), EXIT_USAGE;
+			if (d < NS_PER_SEC || d % NS_PER_SEC) {
+				error("-G: '%s' must be a whole number of seconds, at least 1",
+				      optarg);
+				goto fail;
+			}
 			ro.seconds = d / NS_PER_SEC;
 			break;
 		case 'C':
 			size = parse_size(optarg, 1000 * 1000);
-			if (size < 4096)
-				return error("-C: '%s' is not a size of at least 4k (MB, or 500k, 20M, 1G)",
-					     optarg), EXIT_USAGE;
+			if (size < 4096) {
+				error("-C: '%s' is not a size of at least 4k (MB, or 500k, 20M, 1G)",
+				      optarg);
+				goto fail;
+			}
 			ro.size = size;
 			break;
 		case 'W':
 			if (parse_long("-W", optarg, 1, 1000000, &v) < 0)
-				return EXIT_USAGE;
+				goto fail;
 			ro.count = (int)v;
 			break;
 		case 'Z':
@@ -324,12 +328,12 @@ int cmd_capture(int argc, char **argv)
 			break;
 		case 's':
 			if (parse_long("-s", optarg, 0, 262144, &v) < 0)
-				return EXIT_USAGE;
+				goto fail;
 			co.snaplen = v ? (int)v : 262144;
 			break;
 		case 'B':
 			if (parse_long("-B", optarg, 0, 4 * 1024 * 1024, &v) < 0)
-				return EXIT_USAGE;
+				goto fail;
 			co.buffer_kb = (int)v;
 			break;
 		case 'p': /* tcpdump's "not promiscuous": our default */
@@ -345,17 +349,20 @@ int cmd_capture(int argc, char **argv)
 			char *end;
 
 			v = strtol(optarg, &end, 8);
-			if (end == optarg || *end || v < 0 || v > 0777)
-				return error("--mode: '%s' is not an octal file mode like 0640",
-					     optarg), EXIT_USAGE;
+			if (end == optarg || *end || v < 0 || v > 0777) {
+				error("--mode: '%s' is not an octal file mode like 0640", optarg);
+				goto fail;
+			}
 			ro.mode = (mode_t)v;
 			break;
 		}
 		case OPT_SUMMARY:
 			summary_every = parse_duration(optarg);
-			if (summary_every < NS_PER_SEC / 10)
-				return error("--summary-every: '%s' is not a duration of at least 0.1s",
-					     optarg), EXIT_USAGE;
+			if (summary_every < NS_PER_SEC / 10) {
+				error("--summary-every: '%s' is not a duration of at least 0.1s",
+				      optarg);
+				goto fail;
+			}
 			break;
 		default:
 			if (c == OPT_PORT)
@@ -365,7 +372,7 @@ int cmd_capture(int argc, char **argv)
 				break;
 			if (rc > 0)
 				fputs(cmd_capture_usage, stderr);
-			return EXIT_USAGE;
+			goto fail;
 		}
 	}
 	for (i = optind; i < argc; i++)
@@ -375,27 +382,32 @@ int cmd_capture(int argc, char **argv)
 		error("%s", !co.nifaces ? "no interface given (-i IF, or -i any)"
 					: "no output file given (-w PATTERN)");
 		fputs(cmd_capture_usage, stderr);
-		return EXIT_USAGE;
+		goto fail;
 	}
-	if (!strcmp(ro.pattern, "-"))
-		return error("-w -: dnsvet capture writes files only (they are renamed when "
-			     "complete); pipe 'tcpdump -w -' into 'dnsvet report -' instead"),
-		       EXIT_USAGE;
+	if (!strcmp(ro.pattern, "-")) {
+		error("-w -: dnsvet capture writes files only (they are renamed when "
+		      "complete); pipe 'tcpdump -w -' into 'dnsvet report -' instead");
+		goto fail;
+	}
 	for (i = 0; i < co.nifaces; i++) {
 		if (!strcmp(co.ifaces[i], "any"))
 			any = 1;
-		for (j = 0; j < i; j++)
-			if (!strcmp(co.ifaces[i], co.ifaces[j]))
-				return error("-i: '%s' given twice", co.ifaces[i]), EXIT_USAGE;
+		for (j = 0; j < i; j++) {
+			if (!strcmp(co.ifaces[i], co.ifaces[j])) {
+				error("-i: '%s' given twice", co.ifaces[i]);
+				goto fail;
+			}
+		}
 	}
-	if (any && co.nifaces > 1)
-		return error("-i any already captures every interface; give it alone"),
-		       EXIT_USAGE;
+	if (any && co.nifaces > 1) {
+		error("-i any already captures every interface; give it alone");
+		goto fail;
+	}
 
 	run.cap = capture_open(&co, err, sizeof(err));
 	if (!run.cap) {
 		error("%s", err);
-		return EXIT_USAGE;
+		goto fail;
 	}
 	run.pcapng = force_ng || co.nifaces > 1;
 	ro.format = run.pcapng ? SAVEFILE_PCAPNG : SAVEFILE_PCAP;
@@ -409,16 +421,11 @@ int cmd_capture(int argc, char **argv)
 	ro.ifaces = rifs;
 	now = wall_now();
 	run.rot = rotate_new(&ro, now);
-	if (!run.rot || (user && drop_privileges(user) < 0)) {
-		capture_close(run.cap);
-		return EXIT_USAGE;
-	}
+	if (!run.rot || (user && drop_privileges(user) < 0))
+		goto fail;
 	install_signals();
-	if (rotate_start(run.rot, now) < 0) {
-		rotate_close(run.rot, NULL);
-		capture_close(run.cap);
-		return EXIT_USAGE;
-	}
+	if (rotate_start(run.rot, now) < 0)
+		goto fail;
 	fprintf(stderr, "dnsvet capture: listening on");
 	for (i = 0; i < co.nifaces; i++)
 		fprintf(stderr, "%s %s", i ? "," : "", co.ifaces[i]);
@@ -478,16 +485,22 @@ int cmd_capture(int argc, char **argv)
 		status = EXIT_FAIL;
 	pktq_close(run.q);
 	pthread_join(thread, NULL);
-	if (summary_every) {
-		/* the last word: what the capture showed, the open queries still
-		 * open (not unanswered: the capture stopped, not the server) */
-		analysis_end(&run.a);
+	/* the last word: what the capture showed, the open queries still open
+	 * (not unanswered: the capture stopped, not the server) */
+	analysis_end(&run.a);
+	if (summary_every)
 		print_summary(&run, wall_now());
-	}
 	print_totals(&run, &rs, 1);
 	capture_close(run.cap);
 	pktq_free(run.q);
 	analysis_release(&run.a);
+	goto out;
+fail:
+	status = EXIT_USAGE;
+	if (run.rot)
+		rotate_close(run.rot, NULL);
+	capture_close(run.cap);
+out:
 	analysis_opts_free(&ao);
 	sbuf_release(&expr);
 	free(rifs);

@@ -31,14 +31,16 @@ static void pad4(struct sbuf *sb, size_t n)
 {
 	static const uint8_t zero[4];
 
-	sbuf_add(sb, zero, (4 - (n & 3)) & 3);
+	if (n & 3)
+		sbuf_add(sb, zero, 4 - (n & 3));
 }
 
 static void put_opt(struct sbuf *sb, uint16_t code, const void *v, size_t n)
 {
 	put16(sb, code);
 	put16(sb, (uint16_t)n);
-	sbuf_add(sb, v, n);
+	if (n)
+		sbuf_add(sb, v, n);
 	pad4(sb, n);
 }
 

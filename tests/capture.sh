@@ -126,7 +126,7 @@ dv() {
 # --immediate-mode: without it tcpdump loses, at SIGTERM, what the kernel
 # holds in the block it has not handed over yet (up to 1 s of packets).
 ref() {
-	ip netns exec "$NS_C" tcpdump -i "$2" -n -s 0 --immediate-mode -w "$T/$1.ref.pcap" 2>"$T/$1.ref.err" &
+	ip netns exec "$NS_C" tcpdump -i "$2" -n -s 0 -B 32768 --immediate-mode -w "$T/$1.ref.pcap" 2>"$T/$1.ref.err" &
 	REF=$!
 	PIDS="$PIDS $REF"
 	wait_for "$T/$1.ref.err" "listening on"
@@ -189,6 +189,7 @@ check_eq "size: names dns.pcap, dns_000001.pcap, ..." "dns.pcap dns_000001.pcap 
 	"$(for f in "$@"; do basename "$f"; done | head -3 | tr '\n' ' ' | sed 's/ $//')"
 check_eq "size: every DNS packet and fragment tcpdump saw is there" \
 	"reference 2030 missing 0" "$($CHECK missing "$T/s2.ref.pcap" "$@")"
+check_eq "size: 1000 A + 10 fragmented TXT lookups are 2030 packets" 2030 "$(total s2 captured)"
 # shellcheck disable=SC2086
 "$DNSVET" report --json $files > "$T/s2.json" 2>/dev/null
 check_eq "size: report over the files matches every query" "1010 0" \
