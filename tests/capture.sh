@@ -103,7 +103,7 @@ done
 
 # queries FILE N [BIG]: N A queries for distinct names (+ BIG TXT queries)
 queries() {
-	awk -v n="$2" -v b="${3:-0}" -v s="$TAG$RANDOM" 'BEGIN {
+	awk -v n="$2" -v b="${3:-0}" -v s="$TAG-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')" 'BEGIN {
 		for (i = 1; i <= n; i++) printf "q%s-%d.example.test A\n", s, i
 		for (i = 1; i <= b; i++) print "big.example.test TXT +bufsize=4096 +ignore"
 	}' > "$1"
@@ -132,6 +132,10 @@ ref() {
 	wait_for "$T/$1.ref.err" "listening on"
 }
 now() { date +%s.%N; }
+# rnd_sleep MIN SPAN: sleep a random time from MIN to MIN+SPAN seconds
+rnd_sleep() {
+	sleep "$(od -An -N2 -tu2 /dev/urandom | awk -v lo="$1" -v span="$2" '{ printf "%.3f", lo + span * $1 / 65535 }')"
+}
 # total NAME FIELD: a number from dnsvet's final totals line
 total() {
 	grep "^dnsvet capture: [0-9]" "$T/$1.err" | tail -1 |
@@ -223,7 +227,7 @@ ip netns exec "$NS_C" dig @10.77.0.1 +tries=1 +time=1 -f "$T/q4" >/dev/null 2>&1
 DIG=$!
 PIDS="$PIDS $DIG"
 for sig in HUP HUP USR1 HUP; do
-	sleep "$(awk -v s="$$$RANDOM" 'BEGIN { srand(s); printf "%.2f", 0.1 + rand() * 0.3 }')"
+	rnd_sleep 0.1 0.3
 	kill -"$sig" "$DV"
 done
 sleep 0.2
@@ -252,7 +256,7 @@ ip netns exec "$NS_C" dig @10.77.0.1 +tries=1 +time=1 -f "$T/q4" >/dev/null 2>&1
 DIG=$!
 PIDS="$PIDS $DIG"
 for sig in HUP HUP; do
-	sleep "$(awk -v s="$$$RANDOM" 'BEGIN { srand(s); printf "%.2f", 0.1 + rand() * 0.4 }')"
+	rnd_sleep 0.1 0.4
 	kill -"$sig" "$DV"
 done
 sleep 0.3

@@ -5,13 +5,14 @@
 # test: it prints a table and never fails on the numbers.
 #
 #   sudo sh tests/bench/capture-bench.sh [SECONDS]     (default 10 per round)
-#   ROUNDS="2048 256" sudo sh tests/bench/capture-bench.sh 5   (some rounds only)
+#   ROUNDS="2048 256" sudo sh tests/bench/capture-bench.sh 5  (some rounds)
 #
 # dnsperf (Debian package dnsperf) sends queries as fast as dnsmasq answers
 # them, from a client namespace to a server namespace over a veth pair that
 # this script creates (10.78.0.0/24; nothing leaves the namespaces). Both
 # capture programs run in the client namespace, on its veth, with the same
-# DNS filter and size-rotated files (-C 100 -W 3, on /tmp), in two rounds:
+# DNS filter and size-rotated files (-C 100 -W 3, on /tmp), in three rounds
+# (ROUNDS="defaults 2048 256"; a number is the -B given to both):
 #   defaults   each program's default kernel buffer (dnsvet 32 MiB,
 #              tcpdump 2 MiB)
 #   -B 2048    both with a 2 MiB buffer: the programs compared, not buffers
@@ -55,9 +56,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-# cpu PID: user+system CPU seconds so far
+# cpu PID [TID]: user+system CPU seconds so far of a process (or a thread)
 cpu() {
-	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"
+	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' \
+		"/proc/$1/${2:+task/$2/}stat"
 }
 wait_for() {
 	_i=0
@@ -83,7 +85,7 @@ sleep 0.5
 awk 'BEGIN { for (i = 1; i <= 1000; i++) printf "n%d.example.test A\n", i }' > "$W/queries"
 
 FILTER="((udp or tcp) and (port 53)) or (ip[6:2] & 0x1fff != 0) or (ip6 and ip6[6] == 44)"
-printf '%-9s %-8s %8s %10s %12s %7s %10s %11s %6s\n' round program qps captured "kernel-drop" "drop%" "file-kB" "unanalysed" cpu-s
+printf '%-9s %-8s %8s %10s %12s %7s %10s %11s %s\n' round program qps captured "kernel-drop" "drop%" "file-kB" "unanalysed" "cpu-s (capture thread)"
 for round in ${ROUNDS:-defaults 2048 256}; do
 	rm -rf "$W/td" "$W/dv"
 	mkdir "$W/td" "$W/dv"
@@ -104,6 +106,7 @@ for round in ${ROUNDS:-defaults 2048 256}; do
 	sleep 0.5
 	ctd=$(cpu "$TD")
 	cdv=$(cpu "$DV")
+	cdvc=$(cpu "$DV" "$DV") # the capture thread (main); the rest is the analysis
 	stop "$DV"
 	stop "$TD"
 	qps=$(awk '/Queries per second/ { printf "%d", $4 }' "$W/perf.out")
@@ -120,10 +123,10 @@ for round in ${ROUNDS:-defaults 2048 256}; do
 	dskip=$(echo "$line" | sed -n 's/.* \([0-9]*\) not analysed.*/\1/p')
 	label=$([ "$round" = defaults ] && echo defaults || echo "-B $round")
 	pct() { awk -v c="$1" -v d="$2" 'BEGIN { printf "%.2f", c + d ? 100 * d / (c + d) : 0 }'; }
-	printf '%-9s %-8s %8s %10s %12s %6s%% %10s %11s %6s\n' "$label" tcpdump "$qps" "$tcap" "$tdrop" \
+	printf '%-9s %-8s %8s %10s %12s %6s%% %10s %11s %s\n' "$label" tcpdump "$qps" "$tcap" "$tdrop" \
 		"$(pct "$tcap" "$tdrop")" "$((twr / 1000))" - "$ctd"
-	printf '%-9s %-8s %8s %10s %12s %6s%% %10s %11s %6s\n' "$label" dnsvet "$qps" "$dcap" "$ddrop" \
-		"$(pct "$dcap" "$ddrop")" "$((dwr / 1000))" "${dskip:-0}" "$cdv"
+	printf '%-9s %-8s %8s %10s %12s %6s%% %10s %11s %s\n' "$label" dnsvet "$qps" "$dcap" "$ddrop" \
+		"$(pct "$dcap" "$ddrop")" "$((dwr / 1000))" "${dskip:-0}" "$cdv ($cdvc)"
 done
 echo "(qps: dnsperf's answered queries per second, each query 2 packets; file-kB:"
 echo " in the files at the end (ring of 3 x 100 MB); unanalysed: packets written but"
