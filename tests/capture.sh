@@ -64,7 +64,7 @@ cleanup() {
 	[ -n "${DV_KEEP:-}" ] && echo "# kept $T" || rm -rf "$T"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+trap 'exit 130' INT TERM HUP PIPE
 
 # wait_for FILE TEXT: until FILE contains TEXT (at most 5 s)
 wait_for() {

@@ -54,7 +54,7 @@ cleanup() {
 	rm -rf "$W"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+trap 'exit 130' INT TERM HUP PIPE
 
 # cpu PID [TID]: user+system CPU seconds so far of a process (or a thread)
 cpu() {
