@@ -160,8 +160,10 @@ int analysis_run(struct analysis *a)
 void analysis_release(struct analysis *a)
 {
 	findings_free(&a->findings);
-	detect_free(a->dc);
+	/* the matcher first: freeing it finishes what is still open, which
+	 * reaches the detectors and the stats (a run that never ended) */
 	matcher_free(a->mt);
+	detect_free(a->dc);
 	decoder_release(&a->dec);
 	stats_free(&a->st);
 }

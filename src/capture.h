@@ -49,6 +49,11 @@ int capture_count(const struct capture *c);
  * 0 on timeout, -1 on a capture error (message in err). */
 int capture_dispatch(struct capture *c, pkt_fn fn, void *ctx, int timeout_ms, char *err,
 		     size_t errlen);
+/* After a stop request: keep reading for one kernel block timeout (about
+ * a quarter of a second) so that every packet the kernel accepted before
+ * the stop is delivered. Returns packets delivered or -1 (message in err). */
+int capture_drain(struct capture *c, pkt_fn fn, void *ctx, char *err, size_t errlen);
+/* Totals so far (pcap_stats summed over interfaces, kept in 64 bits). */
 void capture_get_stats(struct capture *c, struct capture_stats *st);
 void capture_close(struct capture *c);
 

@@ -9,6 +9,8 @@
 
 const struct cmd cmd_table[] = {
 	{ "report", cmd_report, cmd_report_usage, "analyse captures: counts, latency, findings" },
+	{ "capture", cmd_capture, cmd_capture_usage,
+	  "capture DNS live into rotating pcap files, analysing as it goes" },
 	{ "tx", cmd_tx, cmd_tx_usage, "list transactions, one line each, with their findings" },
 	{ "check", cmd_check, cmd_check_usage, "CI gate: test rules on captures, exit 1 if one fails" },
 	{ NULL, NULL, NULL, NULL },
