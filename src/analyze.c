@@ -86,6 +86,8 @@ static void on_msg(void *ctx, const struct dnsmsg *m)
 {
 	struct analysis *a = ctx;
 
+	if (a->msg_sink)
+		a->msg_sink(a->sink_ctx, m);
 	matcher_msg(a->mt, m);
 }
 

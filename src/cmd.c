@@ -10,6 +10,7 @@
 const struct cmd cmd_table[] = {
 	{ "report", cmd_report, cmd_report_usage, "analyse captures: counts, latency, findings" },
 	{ "tx", cmd_tx, cmd_tx_usage, "list transactions, one line each, with their findings" },
+	{ "monitor", cmd_monitor, cmd_monitor_usage, "live view of traffic, findings and evidence (top for DNS)" },
 	{ NULL, NULL, NULL, NULL },
 };
 

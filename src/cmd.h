@@ -23,6 +23,7 @@ void cmd_usage(const struct cmd *c, int to_stderr);
 
 int cmd_report(int argc, char **argv);
 int cmd_tx(int argc, char **argv);
-extern const char cmd_report_usage[], cmd_tx_usage[];
+int cmd_monitor(int argc, char **argv);
+extern const char cmd_report_usage[], cmd_tx_usage[], cmd_monitor_usage[];
 
 #endif
