@@ -161,9 +161,11 @@ int analysis_run(struct analysis *a)
 
 void analysis_release(struct analysis *a)
 {
+	/* the matcher first: freeing it finishes what is still open, and
+	 * those transactions still go to the detectors and the sinks */
+	matcher_free(a->mt);
 	findings_free(&a->findings);
 	detect_free(a->dc);
-	matcher_free(a->mt);
 	decoder_release(&a->dec);
 	stats_free(&a->st);
 }

@@ -290,11 +290,15 @@ static void service(struct monitor *mo, int force)
 		draw(mo);
 }
 
-/* Sleep until a key, a signal, or timeout_ns (< 0: no timeout). */
+/*
+ * Sleep until a key, a signal, or timeout_ns (< 0: none). Even then wake
+ * twice a second: a SIGWINCH that lands outside poll() is only seen by
+ * curses at the next getch(), and a resize must not wait for a key.
+ */
 static void wait_input(struct monitor *mo, ts_t timeout_ns)
 {
 	struct pollfd pfd;
-	int ms = timeout_ns < 0 ? -1 : (int)MIN((timeout_ns + NS_PER_MS - 1) / NS_PER_MS, 1000);
+	int ms = timeout_ns < 0 ? 500 : (int)MIN((timeout_ns + NS_PER_MS - 1) / NS_PER_MS, 500);
 
 	if (!mo->tui) {
 		if (ms > 0) {
@@ -503,7 +507,7 @@ int cmd_monitor(int argc, char **argv)
 	char **paths = NULL, *end, err[300];
 	const char *wpattern = NULL, *ports = NULL;
 	struct sbuf expr = SBUF_INIT;
-	int npaths = 0, c, rc, i, color = -1, have_speed = 0;
+	int npaths = 0, c, rc = EXIT_OK, i, color = -1, have_speed = 0, running = 0;
 	double speed = 1;
 
 	analysis_opts_init(&o);
@@ -512,12 +516,12 @@ int cmd_monitor(int argc, char **argv)
 	co.snaplen = 65535;
 	mo = xcalloc(1, sizeof(*mo));
 	mo->interval = NS_PER_SEC;
-	/* "+" : stop at the first non-option, the start of a BPF expression */
+	/* "+": stop at the first non-option, the start of a BPF expression */
 	while ((c = getopt_long(argc, argv, "+hbr:i:s:B:w:G:C:W:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			fputs(cmd_monitor_usage, stdout);
-			return EXIT_OK;
+			goto done;
 		case 'r':
 			paths = xrealloc(paths, (size_t)(npaths + 1) * sizeof(*paths));
 			paths[npaths++] = optarg;
@@ -528,27 +532,33 @@ int cmd_monitor(int argc, char **argv)
 			break;
 		case 's':
 			co.snaplen = (int)strtol(optarg, &end, 10);
-			if (*end || co.snaplen < 64 || co.snaplen > 262144)
-				return bad_usage("-s: '%s' must be a number from 64 to 262144", optarg);
+			if (*end || co.snaplen < 64 || co.snaplen > 262144) {
+				rc = bad_usage("-s: '%s' must be a number from 64 to 262144", optarg);
+				goto done;
+			}
 			break;
 		case 'B':
 			co.buffer_kb = (int)strtol(optarg, &end, 10);
-			if (*end || co.buffer_kb < 1)
-				return bad_usage("-B: '%s' is not a size in KiB", optarg);
+			if (*end || co.buffer_kb < 1) {
+				rc = bad_usage("-B: '%s' is not a size in KiB", optarg);
+				goto done;
+			}
 			break;
 		case 'w':
 			wpattern = optarg;
 			break;
 		case 'G': case 'C': case 'W':
-			/* checked and used by the rotating writer (live only) */
+			/* for the rotating writer (live only) */
 			break;
 		case 'b':
 			mo->batch = 1;
 			break;
 		case OPT_SPEED:
 			speed = strtod(optarg, &end);
-			if (*end || !(speed > 0) || speed > 1e6)
-				return bad_usage("--speed: '%s' must be a number above 0", optarg);
+			if (*end || !(speed > 0) || speed > 1e6) {
+				rc = bad_usage("--speed: '%s' must be a number above 0", optarg);
+				goto done;
+			}
 			have_speed = 1;
 			break;
 		case OPT_FAST:
@@ -556,21 +566,24 @@ int cmd_monitor(int argc, char **argv)
 			break;
 		case OPT_INTERVAL:
 			mo->interval = parse_duration(optarg);
-			if (mo->interval < NS_PER_SEC / 10)
-				return bad_usage("--interval: '%s' must be a duration of 0.1s or more",
-						   optarg);
+			if (mo->interval < NS_PER_SEC / 10) {
+				rc = bad_usage("--interval: '%s' must be a duration of 0.1s or more",
+					       optarg);
+				goto done;
+			}
 			break;
 		case OPT_COLOR: color = 1; break;
 		case OPT_NO_COLOR: color = 0; break;
 		default:
 			if (c == OPT_PORT)
 				ports = optarg;
-			rc = analysis_option(&o, c, optarg);
-			if (rc == 0)
+			i = analysis_option(&o, c, optarg);
+			if (i == 0)
 				break;
-			if (rc > 0)
+			if (i > 0)
 				fputs(cmd_monitor_usage, stderr);
-			return EXIT_USAGE;
+			rc = EXIT_USAGE;
+			goto done;
 		}
 	}
 	for (i = optind; i < argc; i++) {
@@ -579,19 +592,26 @@ int cmd_monitor(int argc, char **argv)
 		sbuf_addstr(&expr, argv[i]);
 	}
 	if (npaths && co.nifaces)
-		return bad_usage("-r and -i cannot be used together");
-	if (!npaths && !co.nifaces)
-		return bad_usage("give a capture to replay (-r FILE) or an interface (-i IFACE)");
-	if (npaths && expr.len)
-		return bad_usage("'%s': a filter expression applies to live capture (-i) only",
-				   expr.buf);
-	if (npaths && wpattern)
-		return bad_usage("-w records a live capture (-i); '%s' would copy the replay",
-			     wpattern);
-	if (co.nifaces && (have_speed || mo->fast))
-		return bad_usage("--speed and --fast apply to a replay (-r)");
-	if (have_speed && mo->fast)
-		return bad_usage("--speed and --fast cannot be used together");
+		rc = bad_usage("-r and -i cannot be used together");
+	else if (!npaths && !co.nifaces)
+		rc = bad_usage("give a capture to replay (-r FILE) or an interface (-i IFACE)");
+	else if (npaths && expr.len)
+		rc = bad_usage("'%s': a filter expression applies to live capture (-i) only",
+			       expr.buf);
+	else if (npaths && wpattern)
+		rc = bad_usage("-w records a live capture (-i); '%s' would copy the replay",
+			       wpattern);
+	else if (co.nifaces && (have_speed || mo->fast))
+		rc = bad_usage("--speed and --fast apply to a replay (-r)");
+	else if (have_speed && mo->fast)
+		rc = bad_usage("--speed and --fast cannot be used together");
+	else if (co.nifaces && !HAVE_LIVE_CAPTURE) {
+		error("live capture (-i) is not available in this build of dnsvet monitor "
+		      "(it needs the capture engine, capture.c); replay a file with -r");
+		rc = EXIT_USAGE;
+	}
+	if (rc)
+		goto done;
 	if (color < 0) {
 		const char *nc = getenv("NO_COLOR");
 
@@ -608,6 +628,7 @@ int cmd_monitor(int argc, char **argv)
 
 	mon_data_init(&mo->d);
 	analysis_init(&mo->a, &o, paths, npaths);
+	running = 1;
 	mo->a.msg_sink = sink_msg;
 	mo->a.txn_sink = sink_txn;
 	mo->a.sink_ctx = mo;
@@ -625,12 +646,6 @@ int cmd_monitor(int argc, char **argv)
 			 co.nifaces > 1 ? " +more" : "");
 	mo->src.source = mo->source;
 
-	if (co.nifaces && !HAVE_LIVE_CAPTURE) {
-		error("live capture (-i) is not available in this build of dnsvet monitor "
-		      "(it needs the capture engine, capture.c); replay a file with -r");
-		rc = EXIT_USAGE;
-		goto out;
-	}
 	if (!mo->batch && !isatty(STDOUT_FILENO))
 		mo->batch = 1;
 	if (!mo->batch) {
@@ -642,18 +657,20 @@ int cmd_monitor(int argc, char **argv)
 	}
 	if (npaths)
 		rc = run_replay(mo);
-	else
 #if HAVE_LIVE_CAPTURE
+	else
 		rc = run_live(mo, &co);
 #else
-		rc = EXIT_USAGE;
-#endif
 	(void)wall_now;
-out:
+#endif
 	tui_close(mo->tui);
-	findings_free(&mo->snap);
-	analysis_release(&mo->a);
-	mon_data_free(&mo->d);
+done:
+	if (running) {
+		/* the sinks still run while the matcher lets go of open queries */
+		analysis_release(&mo->a);
+		findings_free(&mo->snap);
+		mon_data_free(&mo->d);
+	}
 	analysis_opts_free(&o);
 	sbuf_release(&expr);
 	free(mo->printed);

@@ -685,14 +685,13 @@ static void draw_table(struct tui *t, struct tui_table *tb, int y0, int h)
 /* ---- the pager --------------------------------------------------------------------- */
 
 static const char help_text[] =
-	"\037Kdnsvet monitor: keys\n"
-	"\n"
+	"\037Kdnsvet monitor: keys (see dnsvet-monitor(1))\n"
 	"  1-6, Tab, Shift-Tab  views: Findings, Servers, Clients, Names,\n"
 	"                       Transactions, Timeline\n"
 	"  Up/Down, PgUp/PgDn   move (also k/j, Home/End, g/G)\n"
 	"  Enter                Findings: explanation, fix and evidence (file #frame)\n"
 	"                       Servers, Clients: show only that one in every view\n"
-	"                       Names: that name only; Tx: the transaction\n"
+	"                       Names: that name only; Transactions: the details\n"
 	"  /                    filter by name (substring, or glob with * ?)\n"
 	"  x                    clear the filters\n"
 	"  s                    next sort order\n"
@@ -700,13 +699,11 @@ static const char help_text[] =
 	"  + -                  replay faster, slower\n"
 	"  Left/Right           Timeline: move through the seconds\n"
 	"  t                    in a finding: its transactions\n"
-	"  Esc, Backspace       close this page\n"
-	"  ?                    this help\n"
-	"  q                    quit\n"
+	"  Esc, Backspace       close this page      ? help      q quit\n"
 	"\n"
 	"Transactions: FL +N resent N times, r a retry of the lookup, ! in a finding.\n"
 	"Timeline: q queries, a answers, u unanswered (known only when the answer\n"
-	"window has passed). See dnsvet-monitor(1).\n";
+	"window has passed), at the second the query was sent.\n";
 
 static void draw_pager(struct tui *t, int y0, int h)
 {

@@ -138,6 +138,11 @@ quit() {
 
 DET="--detectors unanswered"
 
+# A session that outlives the scenarios: without it the tmux server exits
+# with the last monitor, and the next new-session can race its exit.
+sessions="anchor"
+tm new-session -d -s anchor -x 80 -y 24 "sleep 300"
+
 # ---- every view, a finding's page, help: retry-timeout.pcap -------------------
 S=views
 start $S -- --fast $DET -r pcaps/retry-timeout.pcap
