@@ -41,6 +41,9 @@
 #ifndef HAVE_LIVE_CAPTURE
 #define HAVE_LIVE_CAPTURE 0
 #endif
+#if HAVE_LIVE_CAPTURE
+#include "capture-rotate.h"
+#endif
 
 #define DRAW_HZ 4
 #define SNAP_EVERY NS_PER_SEC /* findings snapshots, wall time */
@@ -76,6 +79,15 @@ struct monitor {
 	/* replay pacing: capture time cap0 was shown at wall (monotonic) wall0 */
 	int fast, started;
 	ts_t wall0, cap0;
+	/* live recording (-w -G -C -W) */
+	const char *rot_pattern;
+	int64_t rot_seconds, rot_size;
+	int rot_count, rot_pcapng, rot_registered;
+	uint64_t rot_index;
+	char rot_summary[200];
+#if HAVE_LIVE_CAPTURE
+	struct rotator *rot;
+#endif
 	/* batch */
 	int batch;
 	ts_t interval, next_batch;
@@ -423,12 +435,71 @@ static ts_t wall_now(void)
 }
 
 #if HAVE_LIVE_CAPTURE
+static ts_t real_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (ts_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
+}
+
+/* One captured packet: record it (-w), then analyse it with frame
+ * references into the file it went to, so evidence opens in Wireshark. */
 static void live_pkt(void *ctx, struct pkt *p)
 {
 	struct monitor *mo = ctx;
+	struct input_stats *is = &mo->a.in.st;
 
+	if (mo->rot) {
+		uint64_t idx;
+
+		rotate_write(mo->rot, mo->rot_pcapng ? p->file : 0, p);
+		idx = rotate_file_index(mo->rot);
+		if (!mo->rot_registered || idx != mo->rot_index) {
+			input_register_file((int)(idx & 0xffff), rotate_file_name(mo->rot));
+			mo->rot_index = idx;
+			mo->rot_registered = 1;
+		}
+		p->file = (uint16_t)(idx & 0xffff);
+		p->frame = rotate_file_packets(mo->rot);
+	}
+	is->packets++;
+	is->bytes += p->caplen;
+	if (!is->first_ts || p->ts < is->first_ts)
+		is->first_ts = p->ts;
+	if (p->ts > is->last_ts)
+		is->last_ts = p->ts;
 	analysis_pkt(&mo->a, p);
 	mo->dirty = 1;
+}
+
+/* -w: the rotating savefiles of dnsvet capture, one per interface set. */
+static int live_record(struct monitor *mo, struct capture *c)
+{
+	struct rotate_opts ro = { .mode = 0600 };
+	struct rotate_iface *rifs;
+	ts_t now = real_now();
+	int i;
+
+	ro.pattern = mo->rot_pattern;
+	ro.seconds = mo->rot_seconds;
+	ro.size = mo->rot_size;
+	ro.count = mo->rot_count;
+	mo->rot_pcapng = capture_count(c) > 1;
+	ro.format = mo->rot_pcapng ? SAVEFILE_PCAPNG : SAVEFILE_PCAP;
+	ro.nifaces = mo->rot_pcapng ? capture_count(c) : 1;
+	rifs = xcalloc((size_t)ro.nifaces, sizeof(*rifs));
+	for (i = 0; i < ro.nifaces; i++) {
+		rifs[i].name = capture_iface_name(c, i);
+		rifs[i].linktype = capture_linktype(c, i);
+		rifs[i].snaplen = (uint32_t)capture_snaplen(c, i);
+	}
+	ro.ifaces = rifs;
+	mo->rot = rotate_new(&ro, now); /* copies what it keeps */
+	free(rifs);
+	if (!mo->rot)
+		return -1;
+	return rotate_start(mo->rot, now);
 }
 
 static int run_live(struct monitor *mo, const struct capture_opts *co)
@@ -436,11 +507,26 @@ static int run_live(struct monitor *mo, const struct capture_opts *co)
 	char err[512];
 	struct capture *c = capture_open(co, err, sizeof(err));
 	struct capture_stats cs;
-	int n;
+	struct rotate_stats rs;
+	int n, i, rc = EXIT_OK;
 
 	if (!c) {
 		error("%s", err);
 		return EXIT_USAGE;
+	}
+	if (mo->rot_pattern) {
+		if (live_record(mo, c) < 0) {
+			capture_close(c);
+			return EXIT_USAGE;
+		}
+	} else {
+		/* no file to open: evidence names the interface and its packet */
+		for (i = 0; i < capture_count(c); i++) {
+			char name[200];
+
+			snprintf(name, sizeof(name), "live %s", capture_iface_name(c, i));
+			input_register_file(i, name);
+		}
 	}
 	mo->src.live = 1;
 	mo->src.have_drops = 1;
@@ -452,7 +538,15 @@ static int run_live(struct monitor *mo, const struct capture_opts *co)
 		n = capture_dispatch(c, live_pkt, mo, mo->tui ? 50 : 200, err, sizeof(err));
 		if (n < 0) {
 			error("%s", err);
+			rc = EXIT_FAIL;
 			break;
+		}
+		if (mo->rot) {
+			rotate_tick(mo->rot, real_now());
+			if (rotate_failed(mo->rot)) {
+				rc = EXIT_FAIL;
+				break;
+			}
 		}
 		capture_get_stats(c, &cs);
 		if (cs.kernel_drops != mo->src.kernel_drops)
@@ -462,13 +556,26 @@ static int run_live(struct monitor *mo, const struct capture_opts *co)
 		matcher_advance(mo->a.mt, mo->src.now);
 		service(mo, 1);
 	}
+	/* what the kernel accepted before the stop still goes to the files */
+	if (mo->rot && capture_drain(c, live_pkt, mo, err, sizeof(err)) < 0)
+		error("%s", err);
 	capture_close(c);
+	if (mo->rot) {
+		if (rotate_close(mo->rot, &rs) < 0)
+			rc = EXIT_FAIL;
+		else
+			snprintf(mo->rot_summary, sizeof(mo->rot_summary),
+				 "recorded %" PRIu64 " packet%s in %" PRIu64 " file%s",
+				 rs.written, rs.written == 1 ? "" : "s", rs.files,
+				 rs.files == 1 ? "" : "s");
+		mo->rot = NULL;
+	}
 	if (mo->batch) {
 		mo->src.ended = 1;
 		analysis_end(&mo->a);
 		batch_line(mo);
 	}
-	return EXIT_OK;
+	return rc;
 }
 #endif
 
@@ -547,8 +654,31 @@ int cmd_monitor(int argc, char **argv)
 		case 'w':
 			wpattern = optarg;
 			break;
-		case 'G': case 'C': case 'W':
-			/* for the rotating writer (live only) */
+		case 'G': {
+			ts_t d = parse_duration(optarg);
+
+			if (d < NS_PER_SEC || d % NS_PER_SEC) {
+				rc = bad_usage("-G: '%s' must be a whole number of seconds, at least 1",
+					       optarg);
+				goto done;
+			}
+			mo->rot_seconds = d / NS_PER_SEC;
+			break;
+		}
+		case 'C':
+			mo->rot_size = parse_size(optarg, 1000 * 1000);
+			if (mo->rot_size < 4096) {
+				rc = bad_usage("-C: '%s' is not a size of at least 4k (MB, or 500k, 20M, 1G)",
+					       optarg);
+				goto done;
+			}
+			break;
+		case 'W':
+			mo->rot_count = (int)strtol(optarg, &end, 10);
+			if (*end || mo->rot_count < 1 || mo->rot_count > 1000000) {
+				rc = bad_usage("-W: '%s' must be a number from 1 to 1000000", optarg);
+				goto done;
+			}
 			break;
 		case 'b':
 			mo->batch = 1;
@@ -601,6 +731,11 @@ int cmd_monitor(int argc, char **argv)
 	else if (npaths && wpattern)
 		rc = bad_usage("-w records a live capture (-i); '%s' would copy the replay",
 			       wpattern);
+	else if (!wpattern && (mo->rot_seconds || mo->rot_size || mo->rot_count))
+		rc = bad_usage("-G, -C and -W rotate the files of -w PATTERN");
+	else if (wpattern && !strcmp(wpattern, "-"))
+		rc = bad_usage("-w -: the monitor records to files only (they are renamed "
+			       "when complete)");
 	else if (co.nifaces && (have_speed || mo->fast))
 		rc = bad_usage("--speed and --fast apply to a replay (-r)");
 	else if (have_speed && mo->fast)
@@ -617,6 +752,7 @@ int cmd_monitor(int argc, char **argv)
 
 		color = !(nc && *nc);
 	}
+	mo->rot_pattern = wpattern;
 	co.expr = expr.len ? expr.buf : NULL;
 	co.ports = ports ? ports : "53";
 
@@ -639,7 +775,8 @@ int cmd_monitor(int argc, char **argv)
 	mo->src.speed = speed;
 	mo->src.fast = mo->fast;
 	if (npaths)
-		snprintf(mo->source, sizeof(mo->source), "%s%s", paths[0],
+		snprintf(mo->source, sizeof(mo->source), "%s%s",
+			 strcmp(paths[0], "-") ? paths[0] : "standard input",
 			 npaths > 1 ? " +more" : "");
 	else
 		snprintf(mo->source, sizeof(mo->source), "live %s%s", co.ifaces[0],
@@ -664,6 +801,8 @@ int cmd_monitor(int argc, char **argv)
 	(void)wall_now;
 #endif
 	tui_close(mo->tui);
+	if (mo->rot_summary[0])
+		fprintf(stderr, "dnsvet monitor: %s\n", mo->rot_summary);
 done:
 	if (running) {
 		/* the sinks still run while the matcher lets go of open queries */

@@ -126,6 +126,18 @@ static size_t name_key(uint16_t qtype, const uint8_t *wire, uint8_t len, uint8_t
 
 /* ---- counting -------------------------------------------------------------- */
 
+/* A name's presentation form, made once when its entry is made (the Names
+ * view would otherwise convert every name on every draw). */
+static void name_text(struct mon_ent *e, const uint8_t *wire, uint8_t len)
+{
+	struct sbuf sb = SBUF_INIT;
+
+	if (e->text)
+		return;
+	name_to_text(wire, len, &sb);
+	e->text = sb.buf ? sb.buf : xstrdup("");
+}
+
 static void rate_add(struct mon_ent *e, int64_t sec)
 {
 	if (sec == e->rsec) {
@@ -167,7 +179,8 @@ void mon_data_msg(struct mon_data *d, const struct dnsmsg *m)
 {
 	int64_t sec = m->ts / NS_PER_SEC;
 	uint8_t k[2 + DNS_MAXNAME + 1];
-	int resp = DNS_QR(m->flags);
+	int resp = DNS_QR(m->flags), over;
+	struct mon_ent *e;
 	const struct addr *srv = resp ? &m->src : &m->dst, *cli = resp ? &m->dst : &m->src;
 	int col = resp ? TL_A : TL_Q;
 
@@ -181,8 +194,10 @@ void mon_data_msg(struct mon_data *d, const struct dnsmsg *m)
 		return;
 	rate_add(kmap_get(&d->ent[MON_SERVERS], k, mon_addr_key(srv, k), NULL), sec);
 	rate_add(kmap_get(&d->ent[MON_CLIENTS], k, mon_addr_key(cli, k), NULL), sec);
-	rate_add(kmap_get(&d->ent[MON_NAMES], k, name_key(m->qtype, m->qname, m->qname_len, k),
-			  NULL), sec);
+	e = kmap_get(&d->ent[MON_NAMES], k, name_key(m->qtype, m->qname, m->qname_len, k), &over);
+	if (!over)
+		name_text(e, m->qname, m->qname_len);
+	rate_add(e, sec);
 }
 
 static void ent_add(struct mon_ent *e, const struct mon_txn *x)
@@ -227,8 +242,12 @@ static void add_all(struct kmap *ent, const struct mon_txn *x, int only, int wit
 			rate_add(e, x->first_ts / NS_PER_SEC);
 	}
 	if (only < 0 || only == MON_NAMES) {
+		int over;
+
 		e = kmap_get(&ent[only < 0 ? MON_NAMES : 0], k,
-			     name_key(x->qtype, x->qname->wire, x->qname->len, k), NULL);
+			     name_key(x->qtype, x->qname->wire, x->qname->len, k), &over);
+		if (!over)
+			name_text(e, x->qname->wire, x->qname->len);
 		ent_add(e, x);
 		if (with_rate)
 			rate_add(e, x->first_ts / NS_PER_SEC);
@@ -284,10 +303,14 @@ void mon_table_free(struct kmap *m)
 	struct kmap_ent *e;
 
 	for (i = 0; i < m->nb; i++)
-		for (e = m->b[i]; e; e = e->next)
+		for (e = m->b[i]; e; e = e->next) {
 			free(((struct mon_ent *)e->val)->lat);
-	if (m->other)
+			free(((struct mon_ent *)e->val)->text);
+		}
+	if (m->other) {
 		free(((struct mon_ent *)m->other)->lat);
+		free(((struct mon_ent *)m->other)->text);
+	}
 	kmap_free(m);
 }
 

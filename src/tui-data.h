@@ -48,6 +48,7 @@ struct mon_ent {
 	uint64_t rcodes[16];
 	uint64_t lat_sum_us;
 	struct lhist *lat; /* allocated with the first answer */
+	char *text;	   /* names: presentation form (\DDD escapes) */
 	/* query messages in second rsec and the one before (the rate) */
 	int64_t rsec;
 	uint32_t rcur, rprev;

@@ -24,7 +24,7 @@ static const struct tui_col cols[] = {
 };
 
 struct nrow {
-	char *name; /* presentation form, owned */
+	const char *name; /* presentation form (the entry's) */
 	uint16_t qtype;
 	const struct mon_ent *e;
 };
@@ -63,22 +63,19 @@ static void build(struct tui *t, struct tui_table *tb)
 	tb->cols = cols;
 	tb->ncols = (int)ARRAY_SIZE(cols);
 	for (i = 0; i < m->count; i++) {
-		struct sbuf sb = SBUF_INIT;
+		const struct mon_ent *e = ents[i]->val;
 
-		if (ents[i]->klen < 3)
+		if (ents[i]->klen < 3 || !e->text)
 			continue;
-		name_to_text(ents[i]->key + 2, (uint8_t)(ents[i]->klen - 2), &sb);
 		/* the live table is not filtered: do it here */
-		if (!mon_filter_name(&t->filter, sb.buf ? sb.buf : "")) {
-			sbuf_release(&sb);
+		if (!mon_filter_name(&t->filter, e->text))
 			continue;
-		}
-		rows[n].name = sb.buf ? sb.buf : xstrdup("");
+		rows[n].name = e->text;
 		memcpy(&rows[n].qtype, ents[i]->key, 2);
-		rows[n++].e = ents[i]->val;
+		rows[n++].e = e;
 	}
 	if (m->other && !t->filter.name[0]) {
-		rows[n].name = xstrdup("(others)");
+		rows[n].name = "(others)";
 		rows[n].qtype = 0;
 		rows[n++].e = m->other;
 	}
@@ -109,8 +106,6 @@ static void build(struct tui *t, struct tui_table *tb)
 		snprintf(tb->remark, sizeof(tb->remark), "last %d txns", MON_RING);
 	snprintf(tb->note, sizeof(tb->note), "No names yet%s.",
 		 mon_filter_active(&t->filter) ? " under this filter (x clears it)" : "");
-	for (i = 0; i < n; i++)
-		free(rows[i].name);
 	free(rows);
 	free(ents);
 }
