@@ -308,6 +308,27 @@ if wait_for $S "replaying x1"; then
 	quit $S pause
 fi
 
+# ---- closing the terminal ends the monitor (it must not spin on a dead tty) ---
+S=hangup
+start $S -- --speed 1 $DET -r pcaps/retry-timeout.pcap
+if wait_for $S "replaying x1"; then
+	shell=$(tm display-message -p -t $S '#{pane_pid}')
+	mon=$(pgrep -P "$shell" | head -1)
+	tm kill-session -t $S
+	_i=0
+	while [ $_i -lt 30 ] && [ -n "$mon" ] && kill -0 "$mon" 2>/dev/null; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	if [ -n "$mon" ] && ! kill -0 "$mon" 2>/dev/null; then
+		ok "monitor hangup: closing the terminal ends it"
+	else
+		notok "monitor hangup: pid '$mon' still running after its terminal closed"
+		[ -n "$mon" ] && kill "$mon"
+		fail=1
+	fi
+fi
+
 # ---- the path from a finding to its evidence, with every detector: serial-stall --------------
 # The monitor must list what `dnsvet report` finds; for the first finding,
 # Enter shows its explanation and the frames of its evidence.
