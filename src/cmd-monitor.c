@@ -95,6 +95,7 @@ struct monitor {
 	size_t nprinted;
 	/* drawing */
 	ts_t last_draw, last_snap, last_keys;
+	int final_snap;
 	int dirty;
 	uint64_t pkts;
 };
@@ -249,9 +250,10 @@ static void draw(struct monitor *mo)
 
 	if (!mo->tui)
 		return;
-	if (now - mo->last_snap >= SNAP_EVERY || mo->src.ended)
-		if (!mo->src.paused || !mo->snap.v)
-			snapshot(mo);
+	/* once a second; once more when the replay has ended, then never */
+	if (mo->src.ended ? !mo->final_snap++
+			  : now - mo->last_snap >= SNAP_EVERY && (!mo->src.paused || !mo->snap.v))
+		snapshot(mo);
 	tui_draw(mo->tui);
 	mo->last_draw = now;
 	mo->dirty = 0;

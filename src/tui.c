@@ -341,7 +341,6 @@ struct tui *tui_open(struct tui_src *src, int color, char *err, size_t errlen)
 	FILE *in = stdin;
 	SCREEN *scr;
 	const char *cs;
-	int i;
 
 	if (!isatty(STDOUT_FILENO)) {
 		snprintf(err, errlen, "standard output is not a terminal");
@@ -369,8 +368,6 @@ struct tui *tui_open(struct tui_src *src, int color, char *err, size_t errlen)
 	t->tty = in;
 	t->filter.detector = -1;
 	t->vs[TV_TX].follow = 1;
-	for (i = 0; i < TUI_NVIEWS; i++)
-		t->vs[i].cursor = 0;
 	cbreak();
 	noecho();
 	nonl();
