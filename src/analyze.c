@@ -86,6 +86,8 @@ static void on_msg(void *ctx, const struct dnsmsg *m)
 {
 	struct analysis *a = ctx;
 
+	if (a->msg_sink)
+		a->msg_sink(a->sink_ctx, m);
 	matcher_msg(a->mt, m);
 }
 
@@ -159,10 +161,10 @@ int analysis_run(struct analysis *a)
 
 void analysis_release(struct analysis *a)
 {
-	findings_free(&a->findings);
-	/* the matcher first: freeing it finishes what is still open, which
-	 * reaches the detectors and the stats (a run that never ended) */
+	/* the matcher first: freeing it finishes what is still open, and
+	 * those transactions still go to the detectors and the sinks */
 	matcher_free(a->mt);
+	findings_free(&a->findings);
 	detect_free(a->dc);
 	decoder_release(&a->dec);
 	stats_free(&a->st);

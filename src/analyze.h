@@ -32,7 +32,9 @@ struct analysis {
 	struct stats st;
 	struct detect_ctx *dc;
 	struct findings findings;
-	/* optional extra sinks (dnsvet tx, monitor) */
+	/* optional extra sinks (dnsvet tx, monitor); msg_sink sees every
+	 * decoded message before the matcher (monitor's live rates) */
+	msg_fn msg_sink;
 	txn_fn txn_sink;
 	lookup_fn lookup_sink;
 	void *sink_ctx;

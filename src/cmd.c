@@ -13,6 +13,7 @@ const struct cmd cmd_table[] = {
 	  "capture DNS live into rotating pcap files, analysing as it goes" },
 	{ "tx", cmd_tx, cmd_tx_usage, "list transactions, one line each, with their findings" },
 	{ "check", cmd_check, cmd_check_usage, "CI gate: test rules on captures, exit 1 if one fails" },
+	{ "monitor", cmd_monitor, cmd_monitor_usage, "live view of traffic, findings and evidence (top for DNS)" },
 	{ NULL, NULL, NULL, NULL },
 };
 

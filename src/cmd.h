@@ -25,6 +25,8 @@ int cmd_report(int argc, char **argv);
 int cmd_tx(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_capture(int argc, char **argv);
-extern const char cmd_report_usage[], cmd_tx_usage[], cmd_check_usage[], cmd_capture_usage[];
+int cmd_monitor(int argc, char **argv);
+extern const char cmd_report_usage[], cmd_tx_usage[], cmd_check_usage[], cmd_capture_usage[],
+	cmd_monitor_usage[];
 
 #endif
