@@ -110,42 +110,6 @@ static void ent_table(FILE *out, const char *title, const struct kmap *m, int ki
 	free(arr);
 }
 
-static void wrap(struct sbuf *sb, const char *indent, const char *text)
-{
-	const char *s = text;
-	int col = 0, width = 78 - (int)strlen(indent);
-
-	sbuf_addstr(sb, indent);
-	while (*s) {
-		const char *w = s;
-		int len;
-
-		while (*w && *w != ' ' && *w != '\n')
-			w++;
-		len = (int)(w - s);
-		if (col && col + 1 + len > width) {
-			sbuf_addch(sb, '\n');
-			sbuf_addstr(sb, indent);
-			col = 0;
-		} else if (col) {
-			sbuf_addch(sb, ' ');
-			col++;
-		}
-		sbuf_add(sb, s, (size_t)len);
-		col += len;
-		s = w;
-		if (*s == '\n') {
-			sbuf_addch(sb, '\n');
-			sbuf_addstr(sb, indent);
-			col = 0;
-			s++;
-		}
-		while (*s == ' ')
-			s++;
-	}
-	sbuf_addch(sb, '\n');
-}
-
 void report_finding_text(struct sbuf *sb, const struct finding *f, int color)
 {
 	static const char *const sevcol[] = { "\033[36m", "\033[33m", "\033[1;31m" };
@@ -177,11 +141,11 @@ void report_finding_text(struct sbuf *sb, const struct finding *f, int color)
 #undef AFFECTED
 	if (f->explanation) {
 		sbuf_addstr(sb, "  Why:\n");
-		wrap(sb, "    ", f->explanation);
+		sbuf_add_wrapped(sb, "    ", f->explanation, 78);
 	}
 	if (f->fix) {
 		sbuf_addstr(sb, "  Fix:\n");
-		wrap(sb, "    ", f->fix);
+		sbuf_add_wrapped(sb, "    ", f->fix, 78);
 	}
 	if (f->nev) {
 		sbuf_addstr(sb, "  Evidence (file #query-frame -> #response-frame):\n");

@@ -147,7 +147,7 @@ static void affected(struct sbuf *sb, const char *label, char *const *arr, int n
 	sbuf_addf(&line, "%s:", label);
 	for (i = 0; i < n; i++)
 		sbuf_addf(&line, " %s", arr[i]);
-	tui_wrap(sb, "  ", line.buf, width);
+	sbuf_add_wrapped(sb, "  ", line.buf, width);
 	sbuf_release(&line);
 }
 
@@ -170,7 +170,7 @@ void tui_finding_page(struct tui *t, struct sbuf *sb, int width)
 	sbuf_addf(sb, "\037%c[%s] %s   count %" PRIu64 "\n", 'A' + sev_style(f->severity),
 		  severity_str(f->severity), f->detector, f->count);
 	if (f->summary)
-		tui_wrap(sb, "", f->summary, width);
+		sbuf_add_wrapped(sb, "", f->summary, width);
 	tui_fmt_clock(t1, sizeof(t1), f->first, 1);
 	tui_fmt_clock(t2, sizeof(t2), f->last, 1);
 	sbuf_addf(sb, "first %s  last %s UTC\n", t1, t2);
@@ -185,11 +185,11 @@ void tui_finding_page(struct tui *t, struct sbuf *sb, int width)
 	affected(sb, "interfaces", f->ifaces, f->nifaces, width);
 	if (f->explanation) {
 		sbuf_addf(sb, "\037%cWhy:\n", 'A' + TS_TITLE);
-		tui_wrap(sb, "  ", f->explanation, width);
+		sbuf_add_wrapped(sb, "  ", f->explanation, width);
 	}
 	if (f->fix) {
 		sbuf_addf(sb, "\037%cFix:\n", 'A' + TS_TITLE);
-		tui_wrap(sb, "  ", f->fix, width);
+		sbuf_add_wrapped(sb, "  ", f->fix, width);
 	}
 	if (!f->nev)
 		return;
@@ -215,7 +215,7 @@ void tui_finding_page(struct tui *t, struct sbuf *sb, int width)
 		if ((int)line.len + 2 <= width)
 			sbuf_addf(sb, "  %s\n", line.buf);
 		else
-			tui_wrap(sb, "  ", line.buf, width);
+			sbuf_add_wrapped(sb, "  ", line.buf, width);
 		sbuf_release(&line);
 	}
 	sbuf_addstr(sb, "  (t: every transaction of this finding in the Tx view)\n");

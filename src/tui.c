@@ -205,52 +205,6 @@ void tui_fmt_clock(char *buf, size_t n, ts_t t, int ms)
 	snprintf(buf, n, "%.*s", ms ? 12 : 8, full + 11);
 }
 
-void tui_wrap(struct sbuf *sb, const char *indent, const char *text, int width)
-{
-	const char *s = text;
-	int col = 0, avail = width - (int)strlen(indent);
-
-	if (avail < 20)
-		avail = 20;
-	sbuf_addstr(sb, indent);
-	while (*s) {
-		const char *w = s;
-		int len;
-
-		while (*w && *w != ' ' && *w != '\n')
-			w++;
-		len = (int)(w - s);
-		if (col && col + 1 + len > avail) {
-			sbuf_addch(sb, '\n');
-			sbuf_addstr(sb, indent);
-			col = 0;
-		} else if (col) {
-			sbuf_addch(sb, ' ');
-			col++;
-		}
-		/* a word longer than the line is cut into pieces */
-		while (len > avail) {
-			sbuf_add(sb, s, (size_t)avail);
-			sbuf_addch(sb, '\n');
-			sbuf_addstr(sb, indent);
-			s += avail;
-			len -= avail;
-		}
-		sbuf_add(sb, s, (size_t)len);
-		col += len;
-		s += len;
-		if (*s == '\n') {
-			sbuf_addch(sb, '\n');
-			sbuf_addstr(sb, indent);
-			col = 0;
-			s++;
-		}
-		while (*s == ' ')
-			s++;
-	}
-	sbuf_addch(sb, '\n');
-}
-
 /* ---- filters --------------------------------------------------------------------- */
 
 static void filter_changed(struct tui *t)

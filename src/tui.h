@@ -169,8 +169,6 @@ void tui_message(struct tui *t, const char *fmt, ...) PRINTF(2, 3);
 /* Shared by the views. */
 void tui_fmt_lat(char *buf, size_t n, uint64_t us); /* "-" when 0 */
 void tui_fmt_clock(char *buf, size_t n, ts_t t, int ms); /* "03:25:41[.123]" UTC */
-/* word-wrap text into lines of width, each starting with indent */
-void tui_wrap(struct sbuf *sb, const char *indent, const char *text, int width);
 /* entity tables, shared by servers and clients */
 void tui_entity_build(struct tui *t, struct tui_table *tb, enum mon_kind kind);
 void tui_entity_enter(struct tui *t, const struct tui_table *tb, const struct tui_row *r);

@@ -212,6 +212,52 @@ void sbuf_add_json_str(struct sbuf *sb, const char *s)
 		sbuf_add_json_strn(sb, s, strlen(s));
 }
 
+void sbuf_add_wrapped(struct sbuf *sb, const char *indent, const char *text, int width)
+{
+	const char *s = text;
+	int col = 0, avail = width - (int)strlen(indent);
+
+	if (avail < 20)
+		avail = 20;
+	sbuf_addstr(sb, indent);
+	while (*s) {
+		const char *w = s;
+		int len;
+
+		while (*w && *w != ' ' && *w != '\n')
+			w++;
+		len = (int)(w - s);
+		if (col && col + 1 + len > avail) {
+			sbuf_addch(sb, '\n');
+			sbuf_addstr(sb, indent);
+			col = 0;
+		} else if (col) {
+			sbuf_addch(sb, ' ');
+			col++;
+		}
+		/* a word longer than the line is cut into pieces */
+		while (len > avail) {
+			sbuf_add(sb, s, (size_t)avail);
+			sbuf_addch(sb, '\n');
+			sbuf_addstr(sb, indent);
+			s += avail;
+			len -= avail;
+		}
+		sbuf_add(sb, s, (size_t)len);
+		col += len;
+		s += len;
+		if (*s == '\n') {
+			sbuf_addch(sb, '\n');
+			sbuf_addstr(sb, indent);
+			col = 0;
+			s++;
+		}
+		while (*s == ' ')
+			s++;
+	}
+	sbuf_addch(sb, '\n');
+}
+
 void fmt_time(char *buf, size_t n, ts_t t)
 {
 	time_t sec = (time_t)(t / NS_PER_SEC);

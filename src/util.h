@@ -75,6 +75,10 @@ void sbuf_add_escaped(struct sbuf *sb, const void *data, size_t n);
 void sbuf_add_json_str(struct sbuf *sb, const char *s);
 void sbuf_add_json_strn(struct sbuf *sb, const void *s, size_t n);
 
+/* Word-wrap text to width columns, each line starting with indent;
+ * newlines in text start a new line; a word longer than a line is cut. */
+void sbuf_add_wrapped(struct sbuf *sb, const char *indent, const char *text, int width);
+
 /* Timestamps are int64 nanoseconds since the epoch everywhere. */
 typedef int64_t ts_t;
 #define NS_PER_SEC INT64_C(1000000000)
