@@ -50,6 +50,7 @@ struct match_stats {
 	uint64_t duplicates;	  /* second and later responses */
 	uint64_t iface_copies;	  /* one datagram captured on two interfaces */
 	uint64_t evicted_txns, evicted_lookups;
+	uint64_t evicted_tombs;	  /* answered keys forgotten early (cap) */
 	uint64_t lookups;
 	uint64_t max_open_txns, max_open_lookups;
 	uint32_t nmismatch_ex, norphan_ex;

@@ -42,7 +42,11 @@ static void grow(void)
 
 struct name *name_intern(const uint8_t *wire, uint8_t len)
 {
-	uint64_t h = hash_bytes(wire, len, 0);
+	return name_intern_hashed(wire, len, hash_bytes(wire, len, 0));
+}
+
+struct name *name_intern_hashed(const uint8_t *wire, uint8_t len, uint64_t h)
+{
 	struct name *n;
 
 	if (count >= nbuckets)
@@ -59,6 +63,12 @@ struct name *name_intern(const uint8_t *wire, uint8_t len)
 	tab[h & (nbuckets - 1)] = n;
 	count++;
 	return n;
+}
+
+void name_prefetch(uint64_t hash)
+{
+	if (nbuckets)
+		__builtin_prefetch(&tab[hash & (nbuckets - 1)]);
 }
 
 void name_unref(struct name *n)

@@ -11,12 +11,17 @@
 #include "dnsvet.h"
 
 struct name *name_intern(const uint8_t *wire, uint8_t len);
+/* The same with the hash already computed: it must be hash_bytes(wire,
+ * len, 0), which the decoder leaves in dnsmsg.qname_hash. */
+struct name *name_intern_hashed(const uint8_t *wire, uint8_t len, uint64_t hash);
 static inline struct name *name_ref(struct name *n)
 {
 	n->refs++;
 	return n;
 }
 void name_unref(struct name *n);
+/* Start fetching the table bucket of a name with this hash into the cache. */
+void name_prefetch(uint64_t hash);
 size_t names_live(void);
 
 /* Presentation form of a wire name ("www.example.com."), via ldns; any

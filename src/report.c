@@ -72,14 +72,14 @@ static void ent_table(FILE *out, const char *title, const struct kmap *m, int ki
 		      int with_lat)
 {
 	size_t n, i;
-	struct kmap_ent **arr = stats_sorted(m, &n);
+	struct kmap_ent **arr = stats_sorted(m, (size_t)top, &n);
 	char key[1100];
 
 	if (!n) {
 		free(arr);
 		return;
 	}
-	fprintf(out, "\n%s (%zu)\n", title, n);
+	fprintf(out, "\n%s (%zu)\n", title, m->count);
 	if (with_lat) {
 		fprintf(out, "  %-40s %9s %9s %9s %9s %9s\n", "", "answered", "p50 ms", "p90 ms",
 			"p99 ms", "max ms");
@@ -102,8 +102,8 @@ static void ent_table(FILE *out, const char *title, const struct kmap *m, int ki
 			e->unanswered, e->retrans, e->rcodes[RCODE_SERVFAIL],
 			e->rcodes[RCODE_NXDOMAIN]);
 	}
-	if (n > (size_t)top)
-		fprintf(out, "  ... %zu more\n", n - (size_t)top);
+	if (m->count > (size_t)top)
+		fprintf(out, "  ... %zu more\n", m->count - (size_t)top);
 	if (m->overflowed)
 		fprintf(out, "  (%" PRIu64 " transactions for further keys counted as other: table cap %zu)\n",
 			m->overflowed, m->cap);
@@ -314,7 +314,7 @@ static void ent_json(struct sbuf *sb, const char *key, const struct kmap *m, int
 		     int with_lat)
 {
 	size_t n, i;
-	struct kmap_ent **arr = stats_sorted(m, &n);
+	struct kmap_ent **arr = stats_sorted(m, (size_t)top, &n);
 	char k[1100];
 	int r;
 

@@ -35,6 +35,8 @@ struct ent_stats {
 	struct hist lat;
 };
 
+struct edns_qt;
+
 struct stats {
 	struct hist lat_first; /* from the first send: what the user waited */
 	struct hist lat_last;  /* from the last send */
@@ -48,6 +50,12 @@ struct stats {
 	uint64_t q_edns, q_do, q_ecs, r_ecs;
 	/* lookups */
 	uint64_t lookups, lookups_answered, lookups_retried, lookups_failed;
+	/* the qtypes and edns_qtype records of qtypes below 256, found
+	 * without a map lookup (two of the six per transaction) */
+	struct {
+		struct ent_stats *ent;
+		struct edns_qt *edns;
+	} qt_cache[256];
 };
 
 struct edns_qt {
@@ -59,7 +67,8 @@ void stats_txn(struct stats *s, const struct txn *t);
 void stats_lookup(struct stats *s, const struct lookup *l);
 void stats_free(struct stats *s);
 
-/* Sorted views for the report: entries by txns, descending, then key. */
-struct kmap_ent **stats_sorted(const struct kmap *m, size_t *n);
+/* Sorted views for the report: the first top entries by txns, descending,
+ * then key (*n of them: min(top, count)). Caller frees the array. */
+struct kmap_ent **stats_sorted(const struct kmap *m, size_t top, size_t *n);
 
 #endif

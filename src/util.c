@@ -281,19 +281,6 @@ int64_t parse_size(const char *s, int64_t unit)
 	return (int64_t)(v * unit);
 }
 
-uint64_t hash_bytes(const void *data, size_t n, uint64_t seed)
-{
-	const unsigned char *p = data;
-	uint64_t h = UINT64_C(1469598103934665603) ^ seed;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= UINT64_C(1099511628211);
-	}
-	return hash_mix(h);
-}
-
 int progress_wanted(void)
 {
 	return isatty(STDERR_FILENO);

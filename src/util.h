@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -91,8 +92,6 @@ ts_t parse_duration(const char *s);
 /* Parse a size "100", "10k", "10M", "1G" (tcpdump's -C is in MB) */
 int64_t parse_size(const char *s, int64_t unit);
 
-/* 64-bit hash (FNV-1a variant mixed with a final avalanche). */
-uint64_t hash_bytes(const void *data, size_t n, uint64_t seed);
 static inline uint64_t hash_mix(uint64_t h)
 {
 	h ^= h >> 33;
@@ -101,6 +100,33 @@ static inline uint64_t hash_mix(uint64_t h)
 	h *= UINT64_C(0xc4ceb9fe1a85ec53);
 	h ^= h >> 33;
 	return h;
+}
+
+/*
+ * 64-bit hash of a byte string for hash tables, eight bytes per step (a
+ * multiply and a shift each, then hash_mix): on the 20- to 40-byte names
+ * and 5- to 17-byte address keys of the hot path this is a quarter of the
+ * instructions of byte-wise FNV-1a. Nothing may depend on its values beyond
+ * one run: no output order does (kmap keeps insertion order).
+ */
+static inline uint64_t hash_bytes(const void *data, size_t n, uint64_t seed)
+{
+	const unsigned char *p = data;
+	uint64_t h = seed ^ ((uint64_t)n * UINT64_C(0x9e3779b97f4a7c15)), w;
+
+	for (; n >= 8; n -= 8, p += 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * UINT64_C(0xbf58476d1ce4e5b9);
+		h ^= h >> 31;
+	}
+	if (n) {
+		size_t i;
+
+		for (w = 0, i = 0; i < n; i++)
+			w |= (uint64_t)p[i] << (8 * i);
+		h = (h ^ w) * UINT64_C(0xbf58476d1ce4e5b9);
+	}
+	return hash_mix(h);
 }
 
 /* Is stderr a terminal and should we draw progress? */
