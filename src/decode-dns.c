@@ -205,6 +205,7 @@ enum decode_problem dns_parse(const uint8_t *p, uint32_t n, struct dnsmsg *m)
 	m->wire = p;
 	m->wire_len = n;
 	m->has_question = 0;
+	m->qname_len = 0;
 	m->rr_problem = 0;
 	memset(&m->edns, 0, sizeof(m->edns));
 	if (n < 12)

@@ -68,6 +68,7 @@ void *kmap_find(const struct kmap *m, const void *key, size_t klen)
 	return e ? e->val : NULL;
 }
 
+/* n bytes (a multiple of 8), zeroed */
 static void *slab_alloc(struct kmap *m, size_t n)
 {
 	struct kmap_slab *s = m->slabs;
@@ -107,6 +108,7 @@ void *kmap_get_hashed(struct kmap *m, const void *key, size_t klen, uint64_t h, 
 		m->order_alloc = m->order_alloc ? 2 * m->order_alloc : 64;
 		m->order = xrealloc(m->order, m->order_alloc * sizeof(*m->order));
 	}
+	/* header, key and value together: a hit touches one or two lines */
 	koff = ALIGN8(sizeof(*e) + klen);
 	e = slab_alloc(m, koff + ALIGN8(m->vsize)); /* zeroed: slabs are calloc'd */
 	e->hash = h;

@@ -196,16 +196,10 @@ static uint64_t tomb_key(uint64_t keyhash, const struct dnsmsg *m)
 
 /* ---- lookups ------------------------------------------------------------ */
 
-static uint64_t lookup_key_hash(const struct addr *cli, uint64_t qname_hash, uint16_t qtype,
-				uint16_t qclass)
-{
-	return hash_mix(addr_hash(cli, ((uint64_t)qtype << 16) | qclass) ^ qname_hash);
-}
-
 static uint64_t lookup_key(const struct addr *cli, const struct name *qn, uint16_t qtype,
 			   uint16_t qclass)
 {
-	return lookup_key_hash(cli, qn->hash, qtype, qclass);
+	return hash_mix(addr_hash(cli, ((uint64_t)qtype << 16) | qclass) ^ qn->hash);
 }
 
 static void lookup_unhash(struct matcher *mt, struct lookup *l)
@@ -666,35 +660,20 @@ static void on_response(struct matcher *mt, const struct dnsmsg *m, const struct
 void matcher_msg(struct matcher *mt, const struct dnsmsg *m)
 {
 	struct frameref fr = { m->file, (uint32_t)m->frame };
-	uint64_t h;
 
 	if (!mt->started) {
 		mt->started = 1;
 		mt->start = m->ts;
 		mt->now = m->ts;
 	}
-	if (DNS_QR(m->flags)) {
+	matcher_advance(mt, m->ts);
+	if (DNS_QR(m->flags))
 		/* the client is the destination of a response */
-		h = txn_key(m->proto, &m->dst, m->dport, &m->src, m->sport, m->id);
-		__builtin_prefetch(&mt->tb[h & (mt->tb_n - 1)]);
-		matcher_advance(mt, m->ts);
-		on_response(mt, m, &fr, h);
-	} else if (m->has_question) {
-		/*
-		 * A query touches three hash buckets spread over a few
-		 * hundred KB each (open queries, lookups, names): three cache
-		 * misses one after the other. Asking for all three first
-		 * lets the CPU fetch them at the same time.
-		 */
-		h = txn_key(m->proto, &m->src, m->sport, &m->dst, m->dport, m->id);
-		__builtin_prefetch(&mt->tb[h & (mt->tb_n - 1)]);
-		__builtin_prefetch(&mt->lb[lookup_key_hash(&m->src, m->qname_hash, m->qtype, m->qclass) & (mt->lb_n - 1)]);
-		name_prefetch(m->qname_hash);
-		matcher_advance(mt, m->ts);
-		on_query(mt, m, &fr, h);
-	} else {
-		matcher_advance(mt, m->ts);
-	}
+		on_response(mt, m, &fr,
+			    txn_key(m->proto, &m->dst, m->dport, &m->src, m->sport, m->id));
+	else if (m->has_question)
+		on_query(mt, m, &fr,
+			 txn_key(m->proto, &m->src, m->sport, &m->dst, m->dport, m->id));
 }
 
 void matcher_finish(struct matcher *mt)

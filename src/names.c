@@ -65,12 +65,6 @@ struct name *name_intern_hashed(const uint8_t *wire, uint8_t len, uint64_t h)
 	return n;
 }
 
-void name_prefetch(uint64_t hash)
-{
-	if (nbuckets)
-		__builtin_prefetch(&tab[hash & (nbuckets - 1)]);
-}
-
 void name_unref(struct name *n)
 {
 	struct name **pp;

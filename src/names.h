@@ -20,8 +20,6 @@ static inline struct name *name_ref(struct name *n)
 	return n;
 }
 void name_unref(struct name *n);
-/* Start fetching the table bucket of a name with this hash into the cache. */
-void name_prefetch(uint64_t hash);
 size_t names_live(void);
 
 /* Presentation form of a wire name ("www.example.com."), via ldns; any

@@ -91,8 +91,8 @@ static size_t addr_key(const struct addr *a, uint8_t *k)
 static void ent_add(struct ent_stats *e, const struct txn *t, int with_lat)
 {
 	e->txns++;
-	e->sends += 1u + t->retrans;
-	e->retrans += t->retrans;
+	if (t->retrans)
+		e->retrans += t->retrans;
 	switch (t->status) {
 	case TXN_ANSWERED:
 		e->answered++;

@@ -29,9 +29,17 @@ void hist_add(struct hist *h, uint64_t us);
 uint64_t hist_pct(const struct hist *h, double pct);
 void hist_free(struct hist *h);
 
+/*
+ * Per server, client, qtype, name, interface. The first 64 bytes hold what
+ * an answered NOERROR, SERVFAIL or NXDOMAIN transaction changes, so that
+ * counting one touches as few cache lines as can be (the per-client map
+ * does not fit in the L2 cache on a busy trace). Messages sent = txns +
+ * retrans.
+ */
 struct ent_stats {
-	uint64_t txns, sends, answered, unanswered, open_at_end, retrans;
+	uint64_t txns, answered;
 	uint64_t rcodes[16];
+	uint64_t unanswered, open_at_end, retrans;
 	struct hist lat;
 };
 

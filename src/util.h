@@ -104,29 +104,34 @@ static inline uint64_t hash_mix(uint64_t h)
 
 /*
  * 64-bit hash of a byte string for hash tables, eight bytes per step (a
- * multiply and a shift each, then hash_mix): on the 20- to 40-byte names
- * and 5- to 17-byte address keys of the hot path this is a quarter of the
- * instructions of byte-wise FNV-1a. Nothing may depend on its values beyond
- * one run: no output order does (kmap keeps insertion order).
+ * multiply and a shift each, then hash_mix); a tail of 1 to 7 bytes is read
+ * with two overlapping loads (as wyhash does) rather than byte by byte. On
+ * the 20- to 40-byte names and 5-byte address keys of the hot path this is
+ * a fifth of the instructions of byte-wise FNV-1a. Nothing may depend on
+ * its values beyond one run: no output order does (kmap keeps insertion
+ * order).
  */
 static inline uint64_t hash_bytes(const void *data, size_t n, uint64_t seed)
 {
 	const unsigned char *p = data;
 	uint64_t h = seed ^ ((uint64_t)n * UINT64_C(0x9e3779b97f4a7c15)), w;
+	uint32_t a, b;
 
 	for (; n >= 8; n -= 8, p += 8) {
 		memcpy(&w, p, 8);
 		h = (h ^ w) * UINT64_C(0xbf58476d1ce4e5b9);
 		h ^= h >> 31;
 	}
-	if (n) {
-		size_t i;
-
-		for (w = 0, i = 0; i < n; i++)
-			w |= (uint64_t)p[i] << (8 * i);
-		h = (h ^ w) * UINT64_C(0xbf58476d1ce4e5b9);
+	if (n >= 4) {
+		memcpy(&a, p, 4);
+		memcpy(&b, p + n - 4, 4);
+		w = (uint64_t)a << 32 | b;
+	} else if (n) {
+		w = (uint64_t)p[0] << 16 | (uint64_t)p[n >> 1] << 8 | p[n - 1];
+	} else {
+		return hash_mix(h);
 	}
-	return hash_mix(h);
+	return hash_mix((h ^ w) * UINT64_C(0xbf58476d1ce4e5b9));
 }
 
 /* Is stderr a terminal and should we draw progress? */
