@@ -127,6 +127,11 @@ const struct match_stats *matcher_stats(const struct matcher *mt)
 	return &mt->st;
 }
 
+void matcher_set_stats(struct matcher *mt, const struct match_stats *st)
+{
+	mt->st = *st;
+}
+
 size_t matcher_open_txns(const struct matcher *mt)
 {
 	return mt->ntxns;

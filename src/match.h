@@ -71,6 +71,8 @@ void matcher_advance(struct matcher *mt, ts_t now);
 /* End of input: finish every open transaction and lookup. */
 void matcher_finish(struct matcher *mt);
 const struct match_stats *matcher_stats(const struct matcher *mt);
+/* -j: take the stats of the matcher that ran in another process. */
+void matcher_set_stats(struct matcher *mt, const struct match_stats *st);
 size_t matcher_open_txns(const struct matcher *mt);
 void matcher_free(struct matcher *mt);
 
