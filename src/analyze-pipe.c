@@ -106,7 +106,8 @@ static void stage1_msg(void *ctx, const struct dnsmsg *m)
 {
 	struct decode_stage *ds = ctx;
 
-	send_ifaces(ds);
+	if (UNLIKELY(ds->ifaces_sent < iface_count()))
+		send_ifaces(ds);
 	msg_rec_put(chan_put(ds->out, R_MSG, msg_rec_size(m)), m);
 }
 
@@ -199,7 +200,7 @@ static void mirror_iface(const struct iface_rec *r)
 static void NORETURN run_match(struct analysis *a, struct chan *in, struct chan *out)
 {
 	struct matcher *mt = matcher_new(&a->opts->mcfg, stage2_txn, stage2_lookup, out);
-	const void *p;
+	void *p;
 	uint32_t type;
 	size_t len;
 
@@ -225,29 +226,51 @@ static void NORETURN run_match(struct analysis *a, struct chan *in, struct chan 
 
 /* ---- stage 3 (this process): statistics, detectors, sinks --------------- */
 
-static void stage3_txn(struct analysis *a, const struct txn_rec *r)
-{
-	struct txn t = r->t;
-	struct lookup l = r->l;
-	struct name *n = name_intern_hashed(r->wire, r->qlen, r->qhash);
+/*
+ * Names arrive as bytes and must become interned names of this process
+ * (a detector may keep a reference). Interning and releasing one per
+ * record was a malloc and a free each time a name's last reference went:
+ * 60 M of this stage's 283 M instructions on 300 k packets. A
+ * direct-mapped cache that holds a reference to the last name seen in
+ * each of its slots keeps the popular names interned.
+ */
+#define NAME_CACHE 16384
 
-	t.hnext = t.older = t.newer = NULL;
-	l.hnext = l.older = l.newer = NULL;
-	t.qname = l.qname = n;
-	t.lookup = r->has_lookup ? &l : NULL;
-	analysis_txn(a, &t);
-	name_unref(n);
+struct report_stage {
+	struct analysis *a;
+	struct name *cache[NAME_CACHE];
+};
+
+static struct name *stage3_name(struct report_stage *rs, const uint8_t *wire, uint8_t len,
+				uint64_t hash)
+{
+	struct name **slot = &rs->cache[hash & (NAME_CACHE - 1)], *n = *slot;
+
+	if (n && n->hash == hash && n->len == len && !memcmp(n->wire, wire, len))
+		return n;
+	n = name_intern_hashed(wire, len, hash);
+	name_unref(*slot); /* NULL is fine */
+	*slot = n; /* the cache keeps the reference name_intern gave */
+	return n;
 }
 
-static void stage3_lookup(struct analysis *a, const struct lookup_rec *r)
+/* The records are used in place: they are ours until the next chan_get. */
+static void stage3_txn(struct report_stage *rs, struct txn_rec *r)
 {
-	struct lookup l = r->l;
-	struct name *n = name_intern_hashed(r->wire, r->qlen, r->qhash);
+	struct name *n = stage3_name(rs, r->wire, r->qlen, r->qhash);
 
-	l.hnext = l.older = l.newer = NULL;
-	l.qname = n;
-	analysis_lookup(a, &l);
-	name_unref(n);
+	r->t.hnext = r->t.older = r->t.newer = NULL;
+	r->l.hnext = r->l.older = r->l.newer = NULL;
+	r->t.qname = r->l.qname = n;
+	r->t.lookup = r->has_lookup ? &r->l : NULL;
+	analysis_txn(rs->a, &r->t);
+}
+
+static void stage3_lookup(struct report_stage *rs, struct lookup_rec *r)
+{
+	r->l.hnext = r->l.older = r->l.newer = NULL;
+	r->l.qname = stage3_name(rs, r->wire, r->qlen, r->qhash);
+	analysis_lookup(rs->a, &r->l);
 }
 
 static int wait_stage(pid_t pid, const char *what)
@@ -266,9 +289,10 @@ static int wait_stage(pid_t pid, const char *what)
 
 int analysis_run_pipe(struct analysis *a)
 {
+	struct report_stage *rs;
 	struct chan *c1, *c2;
 	pid_t dec, mat;
-	const void *p;
+	void *p;
 	uint32_t type;
 	size_t len;
 	int i, rc = -1, done = 0;
@@ -297,13 +321,15 @@ int analysis_run_pipe(struct analysis *a)
 	}
 	chan_close(c1);
 	chan_consumer(c2);
+	rs = xcalloc(1, sizeof(*rs));
+	rs->a = a;
 	while (!done && (p = chan_get(c2, &type, &len))) {
 		switch (type) {
 		case R_TXN:
-			stage3_txn(a, p);
+			stage3_txn(rs, p);
 			break;
 		case R_LOOKUP:
-			stage3_lookup(a, p);
+			stage3_lookup(rs, p);
 			break;
 		case R_IFACE:
 			mirror_iface(p);
@@ -324,6 +350,9 @@ int analysis_run_pipe(struct analysis *a)
 		die("-j: the analysis did not complete");
 	chan_free(c1);
 	chan_free(c2);
+	for (i = 0; i < NAME_CACHE; i++)
+		name_unref(rs->cache[i]);
+	free(rs);
 	detect_finish(a->dc, &a->findings);
 	return rc;
 }

@@ -152,10 +152,10 @@ void chan_finish(struct chan *c)
 	close_fd(&c->sv[0]);
 }
 
-const void *chan_get(struct chan *c, uint32_t *type, size_t *len)
+void *chan_get(struct chan *c, uint32_t *type, size_t *len)
 {
 	uint32_t hdr[2];
-	const uint8_t *p;
+	uint8_t *p;
 
 	if (!c->holding || c->cpos >= c->cend) {
 		uint32_t used;

@@ -31,9 +31,9 @@ void *chan_put(struct chan *c, uint32_t type, size_t len);
 /* Producer: send what is buffered and close the producer's end. */
 void chan_finish(struct chan *c);
 
-/* Consumer: the next record, valid until the next call; NULL at the end
- * (the producer finished or died). */
-const void *chan_get(struct chan *c, uint32_t *type, size_t *len);
+/* Consumer: the next record, valid (and the consumer's to change) until
+ * the next call; NULL at the end (the producer finished or died). */
+void *chan_get(struct chan *c, uint32_t *type, size_t *len);
 
 /* Unmap and close whatever is left (both sides may call it). */
 void chan_free(struct chan *c);
