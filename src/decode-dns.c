@@ -2,17 +2,20 @@
  * decode-dns.c: a DNS message in wire form -> struct dnsmsg.
  *
  * Why not ldns_wire2pkt() here: it builds a full ldns_pkt (one allocation
- * per RR and rdata field) and decodes about 1.6 M messages/s on one core of
- * the reference machine, while libpcap alone reads about 15 M packets/s; on
- * every packet it would be the bottleneck by a factor of ten (issue 7 sets
- * dnsvet's floor at a third of libpcap's rate). The matcher needs only the
- * header, the first question and the OPT record, so this file scans those
- * directly, walking every RR to validate the structure (names, compression
- * pointers, RDLENGTH) and to find the OPT record. ldns remains the decoder
- * for everything shown to people: names in presentation form, type and
- * rcode mnemonics (names.c), and the full decode of a message where one is
- * printed. tests/unit-decode.c checks that this scanner accepts exactly the
- * header/question/RR structure that ldns_wire2pkt accepts on the corpus.
+ * per RR and rdata field). Measured on the bench trace (make bench,
+ * tests/bench/wire2pkt.c, 2 M messages, one core of the 2-core AMD EPYC
+ * machine): ldns_wire2pkt 1.9 M messages/s (540 ns each), this scanner
+ * 23 M/s (43 ns each), libpcap reading the file 15 M packets/s. On every
+ * message, ldns alone would take about as long as everything dnsvet does
+ * per packet (about 550 ns): twice the run time for nothing the matcher
+ * needs.
+ * The matcher needs only the header, the first question and the OPT
+ * record, so this file scans those directly, walking every RR to validate
+ * the structure (names, compression pointers, RDLENGTH) and to find the
+ * OPT record. ldns remains the decoder for everything shown to people:
+ * names in presentation form, type and rcode mnemonics (names.c), and the
+ * full decode of a message where one is printed. (ldns_wire2pkt accepted
+ * every message of the bench trace, as this scanner does.)
  */
 #include "config.h"
 #include "decode.h"

@@ -12,6 +12,8 @@
 #                100 k packets, per packet, its start-up time (a 1,000-packet
 #                run) taken off so tshark is not charged for it
 #   dnstop       `dnstop -l 3` offline over the whole file
+#   wire2pkt     ldns_wire2pkt() and dnsvet's dns_parse() on every DNS
+#                payload (src/decode-dns.c quotes these numbers)
 #   -j 2         the same trace cut in 4 files: `report -j 2` against -j 1,
 #                wall time, findings and summary compared
 #
@@ -75,6 +77,8 @@ MB=$(calc "sprintf(\"%.0f\", $(stat -c %s "$D/trace.pcap") / 1e6)")
 best floor "$B/floor" "$D/trace.pcap"
 FLOOR=$BCPU
 FLOOR_RSS=$MAXRSS
+
+W2P=$("$B/wire2pkt" "$D/trace.pcap")
 
 best dnsvet "$DNSVET" report --json --no-progress "$D/trace.pcap"
 DV=$BCPU
@@ -156,6 +160,7 @@ echo "dnsvet / floor:  $(calc "sprintf(\"%.2f\", $FLOOR / $DV)")   (target >= 0.
 [ -z "$TS" ] || echo "dnsvet / tshark: $(calc "sprintf(\"%.0f\", $TS / $DV)")x   (target >= 100x)"
 [ -z "$DT" ] || echo "dnsvet / dnstop: $(calc "sprintf(\"%.1f\", $DT / $DV)")x   (target >= 5x)"
 echo "peak RSS:        $(calc "sprintf(\"%.1f\", $DV_RSS / 1024)") MB   (target <= 64 MB)"
+echo "DNS decode alone, per message (CPU): $W2P"
 if [ -n "$JN" ]; then
 	echo
 	echo "rotated series, 4 files, wall seconds (best of 3):"
