@@ -141,8 +141,7 @@ enum { QTYPE_A = 1, QTYPE_NS = 2, QTYPE_CNAME = 5, QTYPE_SOA = 6,
  * goes. This keeps per-query state small (see match.h).
  */
 struct name {
-	struct name *next; /* hash chain */
-	uint64_t hash;
+	uint64_t hash; /* hash_bytes(wire, len, 0) */
 	uint32_t refs;
 	uint8_t len;
 	uint8_t wire[]; /* lower-cased wire form */

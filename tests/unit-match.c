@@ -4,6 +4,7 @@
  */
 #include "unit.h"
 #include "match.h"
+#include "ptrmap.h"
 
 #include <stdio.h>
 
@@ -85,9 +86,47 @@ static void msg(int q, ts_t ms, uint16_t id, uint16_t cport, const char *name, u
 #define Q(ms, id, port, name, qt) msg(1, ms, id, port, name, qt, 0, 1)
 #define R(ms, id, port, name, qt, rc) msg(0, ms, id, port, name, qt, rc, 1)
 
+/* ptrmap: random puts and deletes with colliding hashes, checked against
+ * a plain array (deletion moves entries back; none may get lost) */
+static void test_ptrmap(void)
+{
+	static int present[4096];
+	static int obj[4096];
+	struct ptrmap m;
+	uint64_t r = 1;
+	int i, k, lost = 0, ghosts = 0;
+
+	ptrmap_init(&m, 4096);
+	for (i = 0; i < 200000; i++) {
+		r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+		k = (int)((r >> 33) % 4096);
+		/* few distinct hashes, clustered: long runs, wrap-around */
+		if (present[k])
+			ptrmap_del(&m, (uint64_t)(k % 97) * 1021, &obj[k]);
+		else
+			ptrmap_put(&m, (uint64_t)(k % 97) * 1021, &obj[k]);
+		present[k] = !present[k];
+	}
+	for (k = 0; k < 4096; k++) {
+		uint64_t h = (uint64_t)(k % 97) * 1021;
+		uint32_t it = ptrmap_first(&m, h);
+		int *x, found = 0;
+
+		while ((x = ptrmap_next(&m, h, &it)))
+			found |= x == &obj[k];
+		lost += present[k] && !found;
+		ghosts += !present[k] && found;
+	}
+	CHECK_EQ("ptrmap: no entry lost", 0, lost);
+	CHECK_EQ("ptrmap: no entry left behind", 0, ghosts);
+	ptrmap_free(&m);
+}
+
 int main(void)
 {
 	const struct match_stats *st;
+
+	test_ptrmap();
 
 	/* a plain pair; the qname's case does not matter */
 	reset(0);
