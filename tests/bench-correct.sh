@@ -14,7 +14,7 @@ trap 'rm -rf "$T"' EXIT
 # "gen-trace: 203773 packets (105054 queries, 98719 responses) over 3.4 s"
 set -- $(sed 's/[(),]/ /g' "$T/gen")
 packets=$2 queries=$4 responses=$6
-editcap -c $(( (packets + 3) / 4 )) "$T/trace.pcap" "$T/part.pcap" >/dev/null 2>&1
+editcap -F pcap -c $(( (packets + 3) / 4 )) "$T/trace.pcap" "$T/part.pcap" >/dev/null 2>&1
 # shellcheck disable=SC2046
 set -- $(ls "$T"/part*.pcap | sort)
 check_eq "bench-correct: the trace is cut in 4 files" 4 $#

@@ -107,7 +107,7 @@ fi
 # a rotated series: 4 files, -j 2 against -j 1
 JN=
 if command -v editcap >/dev/null && "$DNSVET" report -h | grep -q -- '--jobs'; then
-	editcap -c $(( (P + 3) / 4 )) "$D/trace.pcap" "$D/part.pcap" >/dev/null 2>&1
+	editcap -F pcap -c $(( (P + 3) / 4 )) "$D/trace.pcap" "$D/part.pcap" >/dev/null 2>&1
 	# shellcheck disable=SC2046
 	set -- $(ls "$D"/part*.pcap | sort)
 	bestwall() {
