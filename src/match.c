@@ -64,6 +64,54 @@ static int other_iface_copy(int32_t a, int32_t b, ts_t gap)
 	return a >= 0 && b >= 0 && a != b && gap >= 0 && gap < SAME_PACKET_GAP;
 }
 
+/*
+ * Open queries and lookups come from pools of 2 MB blocks (xcalloc_big:
+ * huge pages) and go back to a free list, so the most recently finished
+ * one, still in the cache, is the next one used.
+ */
+#define POOL_BLOCK (2U * 1024 * 1024)
+
+struct pool {
+	size_t size;	 /* of one object */
+	void *free;	 /* free list, linked through the objects' first word */
+	uint8_t *next, *end; /* the rest of the current block */
+	void **blocks;
+	size_t nblocks;
+};
+
+static void *pool_get(struct pool *p)
+{
+	void *x = p->free;
+
+	if (x) {
+		memcpy(&p->free, x, sizeof(void *));
+		return x;
+	}
+	if (p->next + p->size > p->end) {
+		p->blocks = xrealloc(p->blocks, (p->nblocks + 1) * sizeof(*p->blocks));
+		p->next = p->blocks[p->nblocks++] = xcalloc_big(POOL_BLOCK);
+		p->end = p->next + POOL_BLOCK;
+	}
+	x = p->next;
+	p->next += p->size;
+	return x;
+}
+
+static void pool_put(struct pool *p, void *x)
+{
+	memcpy(x, &p->free, sizeof(void *));
+	p->free = x;
+}
+
+static void pool_free(struct pool *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nblocks; i++)
+		free_big(p->blocks[i], POOL_BLOCK);
+	free(p->blocks);
+}
+
 struct matcher {
 	struct match_config cfg;
 	struct match_stats st;
@@ -74,12 +122,12 @@ struct matcher {
 	struct ptrmap tb; /* open queries by txn_key() */
 	uint32_t ntxns;
 	struct txn *t_oldest, *t_newest;
-	struct txn *t_free; /* recycled structs */
+	struct pool txn_pool;
 
 	struct ptrmap lb; /* lookups that take queries, by lookup_key() */
 	uint32_t nlookups;
 	struct lookup *l_oldest, *l_newest;
-	struct lookup *l_free;
+	struct pool lookup_pool;
 
 	/* tombs: seqs [m_tail, m_head) live at ring[seq & (m_cap - 1)] */
 	struct tomb *ring;
@@ -109,6 +157,8 @@ struct matcher *matcher_new(const struct match_config *cfg, txn_fn tf, lookup_fn
 	mt->ctx = ctx;
 	ptrmap_init(&mt->tb, cfg->max_txns);
 	ptrmap_init(&mt->lb, cfg->max_lookups);
+	mt->txn_pool.size = sizeof(struct txn);
+	mt->lookup_pool.size = sizeof(struct lookup);
 	return mt;
 }
 
@@ -206,8 +256,7 @@ static void lookup_unhash(struct matcher *mt, struct lookup *l)
 static void lookup_release(struct matcher *mt, struct lookup *l)
 {
 	name_unref(l->qname);
-	l->hnext = mt->l_free;
-	mt->l_free = l;
+	pool_put(&mt->lookup_pool, l);
 }
 
 /* Hand a lookup to the sink and take it off the tables. */
@@ -292,11 +341,7 @@ static struct lookup *lookup_attach(struct matcher *mt, struct txn *t, const str
 	}
 	if (mt->nlookups >= mt->cfg.max_lookups)
 		lookup_evict(mt);
-	l = mt->l_free;
-	if (l)
-		mt->l_free = l->hnext;
-	else
-		l = xmalloc(sizeof(*l));
+	l = pool_get(&mt->lookup_pool);
 	memset(l, 0, sizeof(*l));
 	l->hash = h;
 	l->seq = ++mt->lookup_seq;
@@ -367,8 +412,7 @@ static void txn_finish(struct matcher *mt, struct txn *t, enum txn_status st)
 	if (mt->txn_cb)
 		mt->txn_cb(mt->ctx, t);
 	name_unref(t->qname);
-	t->hnext = mt->t_free;
-	mt->t_free = t;
+	pool_put(&mt->txn_pool, t);
 	/* a lookup that can take no more queries ends with its last one */
 	if (l && !l->open_txns) {
 		if (l->evicted)
@@ -392,11 +436,11 @@ static void tomb_add(struct matcher *mt, uint64_t key, ts_t ts, int32_t ifindex)
 	if (mt->m_head - mt->m_tail == mt->m_cap) {
 		if (mt->m_cap < mt->cfg.max_txns) {
 			uint64_t ncap = mt->m_cap ? 2 * mt->m_cap : 1024, s;
-			struct tomb *nr = xmalloc(ncap * sizeof(*nr));
+			struct tomb *nr = xcalloc_big(ncap * sizeof(*nr));
 
 			for (s = mt->m_tail; s < mt->m_head; s++)
 				nr[s & (ncap - 1)] = *tomb_at(mt, s);
-			free(mt->ring);
+			free_big(mt->ring, mt->m_cap * sizeof(*mt->ring));
 			mt->ring = nr;
 			mt->m_cap = ncap;
 			/* the index is for the old size: rebuild it when needed */
@@ -496,11 +540,7 @@ static void on_query(struct matcher *mt, const struct dnsmsg *m, const struct fr
 	}
 	if (mt->ntxns >= mt->cfg.max_txns)
 		txn_finish(mt, mt->t_oldest, TXN_EVICTED);
-	t = mt->t_free;
-	if (t)
-		mt->t_free = t->hnext;
-	else
-		t = xmalloc(sizeof(*t));
+	t = pool_get(&mt->txn_pool);
 	memset(t, 0, sizeof(*t));
 	t->hash = h;
 	t->seq = ++mt->txn_seq;
@@ -638,21 +678,11 @@ void matcher_free(struct matcher *mt)
 	if (!mt)
 		return;
 	matcher_finish(mt);
-	while (mt->t_free) {
-		struct txn *t = mt->t_free;
-
-		mt->t_free = t->hnext;
-		free(t);
-	}
-	while (mt->l_free) {
-		struct lookup *l = mt->l_free;
-
-		mt->l_free = l->hnext;
-		free(l);
-	}
+	pool_free(&mt->txn_pool);
+	pool_free(&mt->lookup_pool);
 	ptrmap_free(&mt->tb);
 	ptrmap_free(&mt->lb);
-	free(mt->ring);
+	free_big(mt->ring, mt->m_cap * sizeof(*mt->ring));
 	free(mt->m_idx);
 	free(mt);
 }

@@ -19,7 +19,7 @@ void ptrmap_init(struct ptrmap *m, uint32_t max_items)
 	m->max_size = max;
 	m->mask = MIN_SIZE - 1;
 	m->count = 0;
-	m->s = xcalloc(MIN_SIZE, sizeof(*m->s));
+	m->s = xcalloc_big(MIN_SIZE * sizeof(*m->s));
 }
 
 static void insert(struct ptrmap_slot *s, uint32_t mask, uint64_t hash, void *p)
@@ -36,12 +36,12 @@ void ptrmap_put(struct ptrmap *m, uint64_t hash, void *p)
 {
 	if (2 * (m->count + 1) > m->mask + 1 && m->mask + 1 < m->max_size) {
 		uint32_t size = 2 * (m->mask + 1), i;
-		struct ptrmap_slot *ns = xcalloc(size, sizeof(*ns));
+		struct ptrmap_slot *ns = xcalloc_big(size * sizeof(*ns));
 
 		for (i = 0; i <= m->mask; i++)
 			if (m->s[i].p)
 				insert(ns, size - 1, m->s[i].hash, m->s[i].p);
-		free(m->s);
+		free_big(m->s, (m->mask + 1) * sizeof(*m->s));
 		m->s = ns;
 		m->mask = size - 1;
 	}
@@ -81,6 +81,7 @@ void ptrmap_del(struct ptrmap *m, uint64_t hash, const void *p)
 
 void ptrmap_free(struct ptrmap *m)
 {
-	free(m->s);
+	if (m->s)
+		free_big(m->s, (m->mask + 1) * sizeof(*m->s));
 	m->s = NULL;
 }

@@ -49,6 +49,10 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
+/* Zeroed memory for a big table touched at random (on huge pages where
+ * the system allows); free it with free_big() and the same size. */
+void *xcalloc_big(size_t bytes);
+void free_big(void *p, size_t bytes);
 
 /* Growable byte buffer (strbuf-like). buf is always NUL-terminated. */
 struct sbuf {
