@@ -1,9 +1,12 @@
 /*
- * analyze-pipe.c: `-j N`, the analysis as a pipeline of three processes.
+ * analyze-pipe.c: `-j N`, the analysis as a pipeline of processes.
  *
  *   decode (child)    capture files -> struct dnsmsg             --chan-->
  *   match  (child)    messages -> finished transactions, lookups --chan-->
  *   report (parent)   statistics, detectors, sinks (tx prints here)
+ *
+ * -j 3 (or more) runs these three; -j 2 runs the decoder and one process
+ * that matches and reports.
  *
  * Each stage does what it does in a single process, on the same data in
  * the same order: the matcher gets the same messages, and the statistics,
@@ -287,43 +290,41 @@ static int wait_stage(pid_t pid, const char *what)
 	return error("-j: the %s process failed (exit status %d)", what, WEXITSTATUS(status));
 }
 
-int analysis_run_pipe(struct analysis *a)
+/* -j 2: this process matches and reports what the decoder sends. */
+static int run_match_report(struct analysis *a, struct chan *in)
 {
-	struct report_stage *rs;
-	struct chan *c1, *c2;
-	pid_t dec, mat;
 	void *p;
 	uint32_t type;
 	size_t len;
-	int i, rc = -1, done = 0;
 
-	/* the report names files by index: register them as input_run would */
-	for (i = 0; i < a->in.npaths; i++)
-		input_register_file(i, a->in.paths[i]);
-	fflush(NULL); /* nothing buffered may be written twice */
-	c1 = chan_new();
-	c2 = chan_new();
-	dec = fork();
-	if (dec < 0)
-		die("-j: fork failed: %s", strerror(errno));
-	if (dec == 0) {
-		chan_producer(c1);
-		chan_close(c2);
-		run_decode(a, c1);
+	while ((p = chan_get(in, &type, &len))) {
+		if (type == R_MSG) {
+			matcher_msg(a->mt, p);
+		} else if (type == R_IFACE) {
+			mirror_iface(p);
+		} else if (type == R_END1) {
+			const struct end_rec *end = p;
+
+			a->in.st = end->in;
+			a->dec.st = end->dec;
+			matcher_finish(a->mt);
+			return end->rc;
+		}
 	}
-	mat = fork();
-	if (mat < 0)
-		die("-j: fork failed: %s", strerror(errno));
-	if (mat == 0) {
-		chan_consumer(c1);
-		chan_producer(c2);
-		run_match(a, c1, c2);
-	}
-	chan_close(c1);
-	chan_consumer(c2);
-	rs = xcalloc(1, sizeof(*rs));
+	return -2; /* the decoder died */
+}
+
+/* -j 3 and more: this process reports what the matcher sends. */
+static int run_report(struct analysis *a, struct chan *in)
+{
+	struct report_stage *rs = xcalloc(1, sizeof(*rs));
+	void *p;
+	uint32_t type;
+	size_t len;
+	int i, rc = -2;
+
 	rs->a = a;
-	while (!done && (p = chan_get(c2, &type, &len))) {
+	while (rc == -2 && (p = chan_get(in, &type, &len))) {
 		switch (type) {
 		case R_TXN:
 			stage3_txn(rs, p);
@@ -341,18 +342,59 @@ int analysis_run_pipe(struct analysis *a)
 			a->dec.st = end->dec;
 			matcher_set_stats(a->mt, &end->mst);
 			rc = end->rc;
-			done = 1;
 			break;
 		}
 		}
 	}
-	if (wait_stage(dec, "decoding") < 0 || wait_stage(mat, "matching") < 0 || !done)
-		die("-j: the analysis did not complete");
-	chan_free(c1);
-	chan_free(c2);
 	for (i = 0; i < NAME_CACHE; i++)
 		name_unref(rs->cache[i]);
 	free(rs);
+	return rc;
+}
+
+int analysis_run_pipe(struct analysis *a)
+{
+	struct chan *c1, *c2 = NULL;
+	pid_t dec, mat = 0;
+	int i, rc;
+
+	/* the report names files by index: register them as input_run would */
+	for (i = 0; i < a->in.npaths; i++)
+		input_register_file(i, a->in.paths[i]);
+	fflush(NULL); /* nothing buffered may be written twice */
+	c1 = chan_new();
+	if (a->opts->jobs > 2)
+		c2 = chan_new();
+	dec = fork();
+	if (dec < 0)
+		die("-j: fork failed: %s", strerror(errno));
+	if (dec == 0) {
+		chan_producer(c1);
+		if (c2)
+			chan_close(c2);
+		run_decode(a, c1);
+	}
+	if (c2) {
+		mat = fork();
+		if (mat < 0)
+			die("-j: fork failed: %s", strerror(errno));
+		if (mat == 0) {
+			chan_consumer(c1);
+			chan_producer(c2);
+			run_match(a, c1, c2);
+		}
+		chan_close(c1);
+		chan_consumer(c2);
+		rc = run_report(a, c2);
+	} else {
+		chan_consumer(c1);
+		rc = run_match_report(a, c1);
+	}
+	if (wait_stage(dec, "decoding") < 0 || (mat && wait_stage(mat, "matching") < 0) ||
+	    rc == -2)
+		die("-j: the analysis did not complete");
+	chan_free(c1);
+	chan_free(c2);
 	detect_finish(a->dc, &a->findings);
 	return rc;
 }

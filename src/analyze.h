@@ -22,7 +22,7 @@ struct analysis_opts {
 	struct match_config mcfg;
 	struct detect_config detcfg;
 	int no_progress;
-	int jobs; /* -j: 1 one process; 2 or more, the pipeline (analyze-pipe.c) */
+	int jobs; /* -j: processes in the pipeline (analyze-pipe.c), at most 3 used */
 };
 
 struct analysis {
@@ -68,8 +68,8 @@ enum {
 	"  --detectors LIST      run only these detectors (comma list)\n" \
 	"  --rate-budget PPS     flag seconds over a known packet budget\n" \
 	"  --max-open N          cap on open queries and lookups (default 1048576)\n" \
-	"  -j, --jobs N          N >= 2: decode, match and report in three processes\n" \
-	"                        (same output, about 1.7 times faster on 2 cores)\n"
+	"  -j, --jobs N          2: decode in a second process; 3: decode, match and\n" \
+	"                        report in three (same output; dnsvet-report(1))\n"
 
 void analysis_opts_init(struct analysis_opts *o);
 /* 0 if handled, -1 on a bad value (error printed), 1 if not ours */
