@@ -11,12 +11,13 @@
  * Finished transactions and lookups are handed to the callbacks as const;
  * the matcher frees them when the callback returns.
  *
- * Memory: one struct txn per open query (sizeof(struct txn) = 152 bytes on
- * x86-64, plus a share of an interned name), at most cfg.max_txns of them;
- * when the table is full the oldest open query is given up on
- * (stats.evicted_txns). Lookups are capped the same way. Answered queries
- * leave a 32-byte tombstone for the answer window so a second response is
- * recognised as a duplicate and not as an orphan.
+ * Memory: one struct txn per open query (160 bytes, asserted in match.c,
+ * plus a share of an interned name and a 16-byte hash slot), at most
+ * cfg.max_txns of them; when the table is full the oldest open query is
+ * given up on (stats.evicted_txns). Lookups (232 bytes) are capped the
+ * same way (evicted_lookups). Answered queries leave a 32-byte tombstone
+ * for the answer window so a second response is recognised as a duplicate
+ * and not as an orphan, at most cfg.max_txns of them (evicted_tombs).
  */
 #ifndef DNSVET_MATCH_H
 #define DNSVET_MATCH_H
