@@ -9,7 +9,11 @@
  * the same socket with the same id).
  *
  * Finished transactions and lookups are handed to the callbacks as const;
- * the matcher frees them when the callback returns.
+ * the matcher frees them when the callback returns. A transaction's
+ * lookup pointer is valid during its callback only. A lookup is handed on
+ * as soon as it can take no more queries and has none open: at once after
+ * a NOERROR or NXDOMAIN answer to its last open query, otherwise when the
+ * answer window after its last send has passed (or at a cap, or the end).
  *
  * Memory: one struct txn per open query (160 bytes, asserted in match.c,
  * plus a share of an interned name and a 16-byte hash slot), at most
