@@ -14,6 +14,7 @@ void analysis_opts_init(struct analysis_opts *o)
 	decode_config_default(&o->dcfg);
 	match_config_default(&o->mcfg);
 	o->detcfg.window = o->mcfg.window;
+	o->jobs = 1;
 }
 
 void analysis_opts_free(struct analysis_opts *o)
@@ -58,28 +59,40 @@ int analysis_option(struct analysis_opts *o, int opt, const char *arg)
 	case OPT_NO_PROGRESS:
 		o->no_progress = 1;
 		return 0;
+	case OPT_JOBS:
+		n = strtol(arg, &end, 10);
+		if (*end || n < 1 || n > 64)
+			return error("-j: '%s' must be a number from 1 to 64", arg);
+		o->jobs = (int)n;
+		return 0;
 	}
 	return 1;
 }
 
-static void on_txn(void *ctx, const struct txn *t)
+void analysis_txn(struct analysis *a, const struct txn *t)
 {
-	struct analysis *a = ctx;
-
 	stats_txn(&a->st, t);
 	detect_txn(a->dc, t);
 	if (a->txn_sink)
 		a->txn_sink(a->sink_ctx, t);
 }
 
-static void on_lookup(void *ctx, const struct lookup *l)
+void analysis_lookup(struct analysis *a, const struct lookup *l)
 {
-	struct analysis *a = ctx;
-
 	stats_lookup(&a->st, l);
 	detect_lookup(a->dc, l);
 	if (a->lookup_sink)
 		a->lookup_sink(a->sink_ctx, l);
+}
+
+static void on_txn(void *ctx, const struct txn *t)
+{
+	analysis_txn(ctx, t);
+}
+
+static void on_lookup(void *ctx, const struct lookup *l)
+{
+	analysis_lookup(ctx, l);
 }
 
 static void on_msg(void *ctx, const struct dnsmsg *m)
@@ -150,6 +163,11 @@ int analysis_run(struct analysis *a)
 
 	if (input_check(&a->in) < 0)
 		return -1;
+	if (a->opts->jobs > 1) {
+		rc = analysis_run_pipe(a);
+		a->ran = 1;
+		return rc;
+	}
 	a->in.stop = a->stop;
 	rc = input_run(&a->in, input_cb, a);
 	if (a->in.progress)

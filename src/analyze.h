@@ -22,6 +22,7 @@ struct analysis_opts {
 	struct match_config mcfg;
 	struct detect_config detcfg;
 	int no_progress;
+	int jobs; /* -j: processes in the pipeline (analyze-pipe.c), at most 3 used */
 };
 
 struct analysis {
@@ -48,7 +49,7 @@ struct analysis {
  * analysis_option(). */
 enum {
 	OPT_PORT = 1000, OPT_WINDOW, OPT_SET, OPT_CONFIG, OPT_DETECTORS,
-	OPT_MAX_OPEN, OPT_RATE_BUDGET, OPT_NO_PROGRESS, OPT_ANALYSIS_LAST
+	OPT_MAX_OPEN, OPT_RATE_BUDGET, OPT_NO_PROGRESS, OPT_JOBS, OPT_ANALYSIS_LAST
 };
 #define ANALYSIS_LONGOPTS                                              \
 	{ "port", required_argument, NULL, OPT_PORT },                  \
@@ -58,7 +59,8 @@ enum {
 	{ "detectors", required_argument, NULL, OPT_DETECTORS },        \
 	{ "max-open", required_argument, NULL, OPT_MAX_OPEN },          \
 	{ "rate-budget", required_argument, NULL, OPT_RATE_BUDGET },    \
-	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS }
+	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },          \
+	{ "jobs", required_argument, NULL, OPT_JOBS }
 
 #define ANALYSIS_HELP \
 	"  --port LIST           DNS ports (default 53), e.g. 53,8053\n" \
@@ -67,7 +69,9 @@ enum {
 	"  --config FILE         read DET.PARAM=VAL lines from FILE\n" \
 	"  --detectors LIST      run only these detectors (comma list)\n" \
 	"  --rate-budget PPS     flag seconds over a known packet budget\n" \
-	"  --max-open N          cap on open queries and lookups (default 1048576)\n"
+	"  --max-open N          cap on open queries and lookups (default 1048576)\n" \
+	"  -j, --jobs N          2: decode in a second process; 3: decode, match and\n" \
+	"                        report in three (same output; dnsvet-report(1))\n"
 
 void analysis_opts_init(struct analysis_opts *o);
 /* 0 if handled, -1 on a bad value (error printed), 1 if not ours */
@@ -82,5 +86,11 @@ int analysis_run(struct analysis *a);
 void analysis_pkt(struct analysis *a, struct pkt *p);
 void analysis_end(struct analysis *a);
 void analysis_release(struct analysis *a);
+
+/* Between analyze.c and analyze-pipe.c: run as a pipeline (-j), and hand
+ * a finished transaction or lookup to stats, detectors and sinks. */
+int analysis_run_pipe(struct analysis *a);
+void analysis_txn(struct analysis *a, const struct txn *t);
+void analysis_lookup(struct analysis *a, const struct lookup *l);
 
 #endif

@@ -977,7 +977,7 @@ static int server_value(const struct rule *r, const struct check_facts *cf, doub
 	done = e->answered + e->unanswered;
 	*num = *den = 0;
 	switch (r->metric) {
-	case M_QUERIES: *v = (double)e->sends; break;
+	case M_QUERIES: *v = (double)(e->txns + e->retrans); break;
 	case M_TRANSACTIONS: *v = (double)e->txns; break;
 	case M_MATCHED: *v = (double)e->answered; break;
 	case M_UNANSWERED: *v = (double)e->unanswered; break;

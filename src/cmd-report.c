@@ -48,7 +48,7 @@ int cmd_report(int argc, char **argv)
 	FILE *out = stdout;
 
 	analysis_opts_init(&o);
-	while ((c = getopt_long(argc, argv, "hr:w:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hr:w:j:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			fputs(cmd_report_usage, stdout);
@@ -74,6 +74,9 @@ int cmd_report(int argc, char **argv)
 		case OPT_NO_COLOR:
 			ro.color = 0;
 			break;
+		case 'j':
+			c = OPT_JOBS;
+			/* fall through */
 		default:
 			rc = analysis_option(&o, c, optarg);
 			if (rc == 0)

@@ -287,7 +287,7 @@ int cmd_tx(int argc, char **argv)
 
 	analysis_opts_init(&o);
 	o.no_progress = 1;
-	while ((c = getopt_long(argc, argv, "hr:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hr:j:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			fputs(cmd_tx_usage, stdout);
@@ -329,6 +329,9 @@ int cmd_tx(int argc, char **argv)
 			to.finding = (int)k;
 			break;
 		case OPT_NO_TAGS: to.tags = 0; break;
+		case 'j':
+			c = OPT_JOBS;
+			/* fall through */
 		default:
 			rc = analysis_option(&o, c, optarg);
 			if (rc == 0)

@@ -103,7 +103,7 @@ static void *init(struct detect_ctx *dc)
 	struct state *s = xcalloc(1, sizeof(*s));
 
 	s->dc = dc;
-	kmap_init(&s->recs, sizeof(struct rec), 65536);
+	kmap_init_dynamic(&s->recs, sizeof(struct rec), 65536);
 	kmap_init(&s->names, sizeof(struct cnt), 4096);
 	kmap_init(&s->servers, sizeof(struct cnt), 4096);
 	kmap_init(&s->clients, sizeof(struct cnt), 4096);

@@ -95,8 +95,8 @@ static void *init(struct detect_ctx *dc)
 	struct state *s = xcalloc(1, sizeof(*s));
 
 	s->dc = dc;
-	kmap_init(&s->open, sizeof(struct open_lk), 1u << 18);
-	kmap_init(&s->pending, sizeof(struct lk), 1u << 18);
+	kmap_init_dynamic(&s->open, sizeof(struct open_lk), 1u << 18);
+	kmap_init_dynamic(&s->pending, sizeof(struct lk), 1u << 18);
 	kmap_init(&s->servers, sizeof(struct srv), 1024);
 	kmap_init(&s->names, sizeof(struct cnt), 4096);
 	s->sweep_at = 4096;

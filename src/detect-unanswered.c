@@ -109,14 +109,18 @@ static void txn(void *st, const struct txn *t)
 	}
 }
 
+/* Most lost first; ties by key, so the order never depends on the map's. */
 static int cmp_lost(const void *a, const void *b)
 {
-	const struct cnt *x = (*(const struct kmap_ent *const *)a)->val;
-	const struct cnt *y = (*(const struct kmap_ent *const *)b)->val;
+	const struct kmap_ent *ea = *(const struct kmap_ent *const *)a;
+	const struct kmap_ent *eb = *(const struct kmap_ent *const *)b;
+	const struct cnt *x = ea->val, *y = eb->val;
+	int c;
 
 	if (x->lost != y->lost)
 		return x->lost > y->lost ? -1 : 1;
-	return 0;
+	c = memcmp(ea->key, eb->key, MIN(ea->klen, eb->klen));
+	return c ? c : (int)ea->klen - (int)eb->klen;
 }
 
 /* List the entities with unanswered queries, worst first. */

@@ -181,6 +181,18 @@ struct detect_ctx {
 	void *state[32];
 	int enabled[32];
 	struct tagmap tags[32];
+	/* the enabled detectors that take transactions and lookups, so the
+	 * per-transaction fan-out is one indirect call per interested
+	 * detector, not a test of every entry in detectors[] */
+	struct {
+		void (*fn)(void *state, const struct txn *t);
+		void *state;
+	} on_txn[32];
+	struct {
+		void (*fn)(void *state, const struct lookup *l);
+		void *state;
+	} on_lookup[32];
+	int non_txn, non_lookup;
 };
 
 static int detector_index(const char *name)
@@ -278,26 +290,32 @@ struct detect_ctx *detect_new(const struct detect_config *cfg)
 		dc->enabled[i] = enabled_by(cfg->only, detectors[i]->name);
 		if (dc->enabled[i] && detectors[i]->init)
 			dc->state[i] = detectors[i]->init(dc);
+		if (dc->enabled[i] && detectors[i]->txn) {
+			dc->on_txn[dc->non_txn].fn = detectors[i]->txn;
+			dc->on_txn[dc->non_txn++].state = dc->state[i];
+		}
+		if (dc->enabled[i] && detectors[i]->lookup) {
+			dc->on_lookup[dc->non_lookup].fn = detectors[i]->lookup;
+			dc->on_lookup[dc->non_lookup++].state = dc->state[i];
+		}
 	}
 	return dc;
 }
 
 void detect_txn(struct detect_ctx *dc, const struct txn *t)
 {
-	size_t i;
+	int i;
 
-	for (i = 0; i < ndetectors; i++)
-		if (dc->enabled[i] && detectors[i]->txn)
-			detectors[i]->txn(dc->state[i], t);
+	for (i = 0; i < dc->non_txn; i++)
+		dc->on_txn[i].fn(dc->on_txn[i].state, t);
 }
 
 void detect_lookup(struct detect_ctx *dc, const struct lookup *l)
 {
-	size_t i;
+	int i;
 
-	for (i = 0; i < ndetectors; i++)
-		if (dc->enabled[i] && detectors[i]->lookup)
-			detectors[i]->lookup(dc->state[i], l);
+	for (i = 0; i < dc->non_lookup; i++)
+		dc->on_lookup[i].fn(dc->on_lookup[i].state, l);
 }
 
 static int cmp_finding(const void *a, const void *b)

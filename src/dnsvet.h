@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <string.h>
 #include "util.h"
 
 /* ---- addresses -------------------------------------------------------- */
@@ -24,8 +25,35 @@ struct addr {
 	uint8_t a[16];	/* IPv4 in a[0..3] */
 };
 
-int addr_eq(const struct addr *x, const struct addr *y);
-uint64_t addr_hash(const struct addr *a, uint64_t seed);
+/* Inline: the matcher compares and hashes two addresses per message. */
+static inline int addr_eq(const struct addr *x, const struct addr *y)
+{
+	if (x->family != y->family)
+		return 0;
+	if (x->family == 4) {
+		uint32_t a, b;
+
+		memcpy(&a, x->a, 4);
+		memcpy(&b, y->a, 4);
+		return a == b;
+	}
+	return !memcmp(x->a, y->a, 16);
+}
+
+static inline uint64_t addr_hash(const struct addr *a, uint64_t seed)
+{
+	uint64_t w0, w1;
+
+	if (a->family == 4) {
+		uint32_t v;
+
+		memcpy(&v, a->a, 4);
+		return hash_mix(v ^ (seed * UINT64_C(0x9e3779b97f4a7c15)));
+	}
+	memcpy(&w0, a->a, 8);
+	memcpy(&w1, a->a + 8, 8);
+	return hash_mix(w0 ^ hash_mix(w1 ^ (seed * UINT64_C(0x9e3779b97f4a7c15))));
+}
 /* "192.0.2.1" or "2001:db8::1"; buf >= 48 bytes */
 const char *addr_str(const struct addr *a, char *buf, size_t n);
 /* parse a numeric IPv4/IPv6 address; 0 on success */
@@ -74,17 +102,21 @@ struct dnsmsg {
 	uint16_t flags; /* raw second 16-bit word of the header */
 	uint16_t qdcount, ancount, nscount, arcount;
 
-	/* first question, name lower-cased, in wire form */
+	/* first question */
 	uint8_t has_question;
 	uint8_t qname_len;
-	uint8_t qname[DNS_MAXNAME + 1];
 	uint16_t qtype, qclass;
+	uint64_t qname_hash; /* hash_bytes(qname, qname_len, 0) */
 
 	struct edns edns;
 	uint8_t rr_problem; /* the RR sections did not parse (counted) */
 
 	const uint8_t *wire; /* the whole message, borrowed */
 	uint32_t wire_len;
+
+	/* the first question's name, lower-cased, in wire form; last, so a
+	 * copy of a message can stop after qname_len bytes of it */
+	uint8_t qname[DNS_MAXNAME + 1];
 };
 
 #define DNS_QR(f) (((f) >> 15) & 1)
@@ -109,8 +141,7 @@ enum { QTYPE_A = 1, QTYPE_NS = 2, QTYPE_CNAME = 5, QTYPE_SOA = 6,
  * goes. This keeps per-query state small (see match.h).
  */
 struct name {
-	struct name *next; /* hash chain */
-	uint64_t hash;
+	uint64_t hash; /* hash_bytes(wire, len, 0) */
 	uint32_t refs;
 	uint8_t len;
 	uint8_t wire[]; /* lower-cased wire form */
@@ -186,6 +217,7 @@ struct lookup {
 	uint32_t txns, answered, open_txns;
 	uint16_t final_rcode;	/* rcode of the last response, 0xffff none */
 	uint8_t definitive;	/* got NOERROR/NXDOMAIN: later queries start a new lookup */
+	uint8_t hashed, evicted; /* matcher bookkeeping */
 	uint8_t new_id, new_port, new_server, new_proto; /* retry styles seen */
 	uint16_t first_id, first_port;
 	struct addr first_server;

@@ -9,14 +9,19 @@
  * the same socket with the same id).
  *
  * Finished transactions and lookups are handed to the callbacks as const;
- * the matcher frees them when the callback returns.
+ * the matcher frees them when the callback returns. A transaction's
+ * lookup pointer is valid during its callback only. A lookup is handed on
+ * as soon as it can take no more queries and has none open: at once after
+ * a NOERROR or NXDOMAIN answer to its last open query, otherwise when the
+ * answer window after its last send has passed (or at a cap, or the end).
  *
- * Memory: one struct txn per open query (sizeof(struct txn) = 152 bytes on
- * x86-64, plus a share of an interned name), at most cfg.max_txns of them;
- * when the table is full the oldest open query is given up on
- * (stats.evicted_txns). Lookups are capped the same way. Answered queries
- * leave a 32-byte tombstone for the answer window so a second response is
- * recognised as a duplicate and not as an orphan.
+ * Memory: one struct txn per open query (160 bytes, asserted in match.c,
+ * plus a share of an interned name and a 16-byte hash slot), at most
+ * cfg.max_txns of them; when the table is full the oldest open query is
+ * given up on (stats.evicted_txns). Lookups (232 bytes) are capped the
+ * same way (evicted_lookups). Answered queries leave a 32-byte tombstone
+ * for the answer window so a second response is recognised as a duplicate
+ * and not as an orphan, at most cfg.max_txns of them (evicted_tombs).
  */
 #ifndef DNSVET_MATCH_H
 #define DNSVET_MATCH_H
@@ -50,6 +55,7 @@ struct match_stats {
 	uint64_t duplicates;	  /* second and later responses */
 	uint64_t iface_copies;	  /* one datagram captured on two interfaces */
 	uint64_t evicted_txns, evicted_lookups;
+	uint64_t evicted_tombs;	  /* answered keys forgotten early (cap) */
 	uint64_t lookups;
 	uint64_t max_open_txns, max_open_lookups;
 	uint32_t nmismatch_ex, norphan_ex;
@@ -70,6 +76,8 @@ void matcher_advance(struct matcher *mt, ts_t now);
 /* End of input: finish every open transaction and lookup. */
 void matcher_finish(struct matcher *mt);
 const struct match_stats *matcher_stats(const struct matcher *mt);
+/* -j: take the stats of the matcher that ran in another process. */
+void matcher_set_stats(struct matcher *mt, const struct match_stats *st);
 size_t matcher_open_txns(const struct matcher *mt);
 void matcher_free(struct matcher *mt);
 

@@ -7,70 +7,51 @@
  */
 #include "config.h"
 #include "names.h"
+#include "ptrmap.h"
 
 #include <ldns/ldns.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-static struct name **tab;
-static size_t nbuckets, count;
+/* by hash; see ptrmap.h for why the hash sits in the table */
+static struct ptrmap tab;
 
 size_t names_live(void)
 {
-	return count;
-}
-
-static void grow(void)
-{
-	size_t nb = nbuckets ? nbuckets * 2 : 1024, i;
-	struct name **nt = xcalloc(nb, sizeof(*nt));
-
-	for (i = 0; i < nbuckets; i++) {
-		struct name *n = tab[i], *next;
-
-		for (; n; n = next) {
-			next = n->next;
-			n->next = nt[n->hash & (nb - 1)];
-			nt[n->hash & (nb - 1)] = n;
-		}
-	}
-	free(tab);
-	tab = nt;
-	nbuckets = nb;
+	return tab.count;
 }
 
 struct name *name_intern(const uint8_t *wire, uint8_t len)
 {
-	uint64_t h = hash_bytes(wire, len, 0);
+	return name_intern_hashed(wire, len, hash_bytes(wire, len, 0));
+}
+
+struct name *name_intern_hashed(const uint8_t *wire, uint8_t len, uint64_t h)
+{
+	uint32_t i;
 	struct name *n;
 
-	if (count >= nbuckets)
-		grow();
-	for (n = tab[h & (nbuckets - 1)]; n; n = n->next)
-		if (n->hash == h && n->len == len && !memcmp(n->wire, wire, len))
+	if (!tab.s)
+		ptrmap_init(&tab, 1U << 30); /* bounded by the references held */
+	i = ptrmap_first(&tab, h);
+	while ((n = ptrmap_next(&tab, h, &i)))
+		if (n->len == len && !memcmp(n->wire, wire, len))
 			return name_ref(n);
 	n = xmalloc(sizeof(*n) + len);
 	n->hash = h;
 	n->refs = 1;
 	n->len = len;
 	memcpy(n->wire, wire, len);
-	n->next = tab[h & (nbuckets - 1)];
-	tab[h & (nbuckets - 1)] = n;
-	count++;
+	ptrmap_put(&tab, h, n);
 	return n;
 }
 
 void name_unref(struct name *n)
 {
-	struct name **pp;
-
 	if (!n || --n->refs)
 		return;
-	for (pp = &tab[n->hash & (nbuckets - 1)]; *pp != n; pp = &(*pp)->next)
-		;
-	*pp = n->next;
-	count--;
+	ptrmap_del(&tab, n->hash, n);
 	free(n);
 }
 

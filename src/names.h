@@ -11,6 +11,9 @@
 #include "dnsvet.h"
 
 struct name *name_intern(const uint8_t *wire, uint8_t len);
+/* The same with the hash already computed: it must be hash_bytes(wire,
+ * len, 0), which the decoder leaves in dnsmsg.qname_hash. */
+struct name *name_intern_hashed(const uint8_t *wire, uint8_t len, uint64_t hash);
 static inline struct name *name_ref(struct name *n)
 {
 	n->refs++;

@@ -72,14 +72,14 @@ static void ent_table(FILE *out, const char *title, const struct kmap *m, int ki
 		      int with_lat)
 {
 	size_t n, i;
-	struct kmap_ent **arr = stats_sorted(m, &n);
+	struct kmap_ent **arr = stats_sorted(m, (size_t)top, &n);
 	char key[1100];
 
 	if (!n) {
 		free(arr);
 		return;
 	}
-	fprintf(out, "\n%s (%zu)\n", title, n);
+	fprintf(out, "\n%s (%zu)\n", title, m->count);
 	if (with_lat) {
 		fprintf(out, "  %-40s %9s %9s %9s %9s %9s\n", "", "answered", "p50 ms", "p90 ms",
 			"p99 ms", "max ms");
@@ -102,8 +102,8 @@ static void ent_table(FILE *out, const char *title, const struct kmap *m, int ki
 			e->unanswered, e->retrans, e->rcodes[RCODE_SERVFAIL],
 			e->rcodes[RCODE_NXDOMAIN]);
 	}
-	if (n > (size_t)top)
-		fprintf(out, "  ... %zu more\n", n - (size_t)top);
+	if (m->count > (size_t)top)
+		fprintf(out, "  ... %zu more\n", m->count - (size_t)top);
 	if (m->overflowed)
 		fprintf(out, "  (%" PRIu64 " transactions for further keys counted as other: table cap %zu)\n",
 			m->overflowed, m->cap);
@@ -255,7 +255,7 @@ void report_summary_json(struct sbuf *sb, struct analysis *a)
 		  ", \"duplicates\": %" PRIu64 ", \"interface_copies\": %" PRIu64
 		  ", \"lookups\": %" PRIu64
 		  ", \"evicted\": %" PRIu64 ", \"malformed_queries\": %" PRIu64
-		  ", \"malformed_responses\": %" PRIu64 ", \"answered_ratio\": %.6f, \"first\": ",
+		  ", \"malformed_responses\": %" PRIu64 ", \"answered_ratio\": %.6f, ",
 		  a->in.st.packets, dns, ms_->queries, ms_->responses, ms_->txns, ms_->matched,
 		  ms_->unanswered, ms_->open_at_end, ms_->orphans, ms_->before_capture,
 		  ms_->mismatched, ms_->retransmissions, ms_->duplicates, ms_->iface_copies,
@@ -264,6 +264,10 @@ void report_summary_json(struct sbuf *sb, struct analysis *a)
 		  ds->malformed_responses, ms_->matched + ms_->unanswered
 			  ? (double)ms_->matched / (double)(ms_->matched + ms_->unanswered)
 			  : 1.0);
+	sbuf_addf(sb, "\"evictions\": {\"open_queries\": %" PRIu64 ", \"lookups\": %" PRIu64
+		  ", \"answered_keys\": %" PRIu64 ", \"tcp_streams\": %" PRIu64
+		  ", \"fragments\": %" PRIu64 "}, \"first\": ", ms_->evicted_txns,
+		  ms_->evicted_lookups, ms_->evicted_tombs, ds->tcp_evictions, ds->frag_evictions);
 	json_time(sb, a->in.st.first_ts);
 	sbuf_addstr(sb, ", \"last\": ");
 	json_time(sb, a->in.st.last_ts);
@@ -278,7 +282,7 @@ static void ent_json(struct sbuf *sb, const char *key, const struct kmap *m, int
 		     int with_lat)
 {
 	size_t n, i;
-	struct kmap_ent **arr = stats_sorted(m, &n);
+	struct kmap_ent **arr = stats_sorted(m, (size_t)top, &n);
 	char k[1100];
 	int r;
 
@@ -423,6 +427,10 @@ void report_text(FILE *out, struct analysis *a, const struct report_opts *ro)
 	if (m->evicted_txns || m->evicted_lookups)
 		fprintf(out, "  evicted            %10" PRIu64 "   open queries/lookups dropped at the --max-open cap\n",
 			m->evicted_txns + m->evicted_lookups);
+	if (m->evicted_tombs || ds->tcp_evictions || ds->frag_evictions)
+		fprintf(out, "  state dropped      answered keys %" PRIu64 " (--max-open), TCP streams %"
+			PRIu64 ", IP fragments %" PRIu64 " (table caps, dnsvet-report(1))\n",
+			m->evicted_tombs, ds->tcp_evictions, ds->frag_evictions);
 	for (i = 0; i < (int)m->nmismatch_ex; i++)
 		fprintf(out, "    mismatched response: %s #%u\n",
 			input_file_name(m->mismatch_ex[i].frame.file), m->mismatch_ex[i].frame.frame);

@@ -29,11 +29,21 @@ void hist_add(struct hist *h, uint64_t us);
 uint64_t hist_pct(const struct hist *h, double pct);
 void hist_free(struct hist *h);
 
+/*
+ * Per server, client, qtype, name, interface. The first 64 bytes hold what
+ * an answered NOERROR, SERVFAIL or NXDOMAIN transaction changes, so that
+ * counting one touches as few cache lines as can be (the per-client map
+ * does not fit in the L2 cache on a busy trace). Messages sent = txns +
+ * retrans.
+ */
 struct ent_stats {
-	uint64_t txns, sends, answered, unanswered, open_at_end, retrans;
+	uint64_t txns, answered;
 	uint64_t rcodes[16];
+	uint64_t unanswered, open_at_end, retrans;
 	struct hist lat;
 };
+
+struct edns_qt;
 
 struct stats {
 	struct hist lat_first; /* from the first send: what the user waited */
@@ -48,6 +58,12 @@ struct stats {
 	uint64_t q_edns, q_do, q_ecs, r_ecs;
 	/* lookups */
 	uint64_t lookups, lookups_answered, lookups_retried, lookups_failed;
+	/* the qtypes and edns_qtype records of qtypes below 256, found
+	 * without a map lookup (two of the six per transaction) */
+	struct {
+		struct ent_stats *ent;
+		struct edns_qt *edns;
+	} qt_cache[256];
 };
 
 struct edns_qt {
@@ -59,7 +75,8 @@ void stats_txn(struct stats *s, const struct txn *t);
 void stats_lookup(struct stats *s, const struct lookup *l);
 void stats_free(struct stats *s);
 
-/* Sorted views for the report: entries by txns, descending, then key. */
-struct kmap_ent **stats_sorted(const struct kmap *m, size_t *n);
+/* Sorted views for the report: the first top entries by txns, descending,
+ * then key (*n of them: min(top, count)). Caller frees the array. */
+struct kmap_ent **stats_sorted(const struct kmap *m, size_t top, size_t *n);
 
 #endif

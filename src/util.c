@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -80,6 +81,53 @@ void *xcalloc(size_t n, size_t size)
 	if (!p)
 		die("out of memory allocating %zu x %zu bytes", n, size);
 	return p;
+}
+
+/*
+ * The matcher's hash tables, rings and pools are a few MB touched at
+ * random, one cache miss per message each; with 4 KB pages each of those
+ * misses is often a TLB miss too, and in a virtual machine a TLB miss is a
+ * two-level page walk. On 2 MB pages the whole working set fits the TLB.
+ * Bench trace, 10 runs alternating with the build before: best 0.95 s
+ * against 1.06, mean 1.03 against 1.12, faster in 8 of the 10 pairs.
+ * Linux only, and only if the kernel's transparent huge pages allow
+ * madvise; otherwise these are calloc and free.
+ */
+#define BIG (2U * 1024 * 1024)
+
+void *xcalloc_big(size_t bytes)
+{
+#if defined(MADV_HUGEPAGE) && defined(MAP_ANONYMOUS)
+	if (bytes >= BIG) {
+		size_t len = (bytes + BIG - 1) & ~(size_t)(BIG - 1);
+		uint8_t *p = mmap(NULL, len + BIG, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *a;
+
+		if (p == MAP_FAILED)
+			die("out of memory (%zu bytes)", bytes);
+		/* keep the 2 MB-aligned part: only that can be a huge page */
+		a = (uint8_t *)(((uintptr_t)p + BIG - 1) & ~(uintptr_t)(BIG - 1));
+		if (a > p)
+			munmap(p, (size_t)(a - p));
+		munmap(a + len, (size_t)(p + len + BIG - (a + len)));
+		madvise(a, len, MADV_HUGEPAGE); /* a hint: failure is fine */
+		return a;
+	}
+#endif
+	return xcalloc(1, bytes);
+}
+
+void free_big(void *p, size_t bytes)
+{
+	if (!p)
+		return;
+#if defined(MADV_HUGEPAGE) && defined(MAP_ANONYMOUS)
+	if (bytes >= BIG) {
+		munmap(p, (bytes + BIG - 1) & ~(size_t)(BIG - 1));
+		return;
+	}
+#endif
+	free(p);
 }
 
 void *xrealloc(void *p, size_t n)
@@ -325,19 +373,6 @@ int64_t parse_size(const char *s, int64_t unit)
 	if (end[1] && strcmp(end + 1, "b") && strcmp(end + 1, "B"))
 		return -1;
 	return (int64_t)(v * unit);
-}
-
-uint64_t hash_bytes(const void *data, size_t n, uint64_t seed)
-{
-	const unsigned char *p = data;
-	uint64_t h = UINT64_C(1469598103934665603) ^ seed;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= UINT64_C(1099511628211);
-	}
-	return hash_mix(h);
 }
 
 int progress_wanted(void)

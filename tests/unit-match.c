@@ -4,6 +4,9 @@
  */
 #include "unit.h"
 #include "match.h"
+#include "ptrmap.h"
+
+#include <stdio.h>
 
 static struct txn tx[64];
 static struct lookup lk[64];
@@ -25,16 +28,35 @@ static void on_lookup(void *ctx, const struct lookup *l)
 
 static struct matcher *mt;
 
-static void reset(uint32_t cap)
+/* Lookups are reported when they end, not in creation order: find one. */
+static const struct lookup *lk_seq(uint64_t seq)
+{
+	static const struct lookup none;
+	int i;
+
+	for (i = 0; i < nlk; i++)
+		if (lk[i].seq == seq)
+			return &lk[i];
+	return &none;
+}
+
+static void reset_caps(uint32_t txns, uint32_t lookups)
 {
 	struct match_config cfg;
 
 	match_config_default(&cfg);
-	if (cap)
-		cfg.max_txns = cfg.max_lookups = cap;
+	if (txns)
+		cfg.max_txns = txns;
+	if (lookups)
+		cfg.max_lookups = lookups;
 	matcher_free(mt);
 	mt = matcher_new(&cfg, on_txn, on_lookup, NULL);
 	ntx = nlk = 0;
+}
+
+static void reset(uint32_t cap)
+{
+	reset_caps(cap, cap);
 }
 
 /* send a message: q = 1 for a query from client port cport */
@@ -64,9 +86,47 @@ static void msg(int q, ts_t ms, uint16_t id, uint16_t cport, const char *name, u
 #define Q(ms, id, port, name, qt) msg(1, ms, id, port, name, qt, 0, 1)
 #define R(ms, id, port, name, qt, rc) msg(0, ms, id, port, name, qt, rc, 1)
 
+/* ptrmap: random puts and deletes with colliding hashes, checked against
+ * a plain array (deletion moves entries back; none may get lost) */
+static void test_ptrmap(void)
+{
+	static int present[4096];
+	static int obj[4096];
+	struct ptrmap m;
+	uint64_t r = 1;
+	int i, k, lost = 0, ghosts = 0;
+
+	ptrmap_init(&m, 4096);
+	for (i = 0; i < 200000; i++) {
+		r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+		k = (int)((r >> 33) % 4096);
+		/* few distinct hashes, clustered: long runs, wrap-around */
+		if (present[k])
+			ptrmap_del(&m, (uint64_t)(k % 97) * 1021, &obj[k]);
+		else
+			ptrmap_put(&m, (uint64_t)(k % 97) * 1021, &obj[k]);
+		present[k] = !present[k];
+	}
+	for (k = 0; k < 4096; k++) {
+		uint64_t h = (uint64_t)(k % 97) * 1021;
+		uint32_t it = ptrmap_first(&m, h);
+		int *x, found = 0;
+
+		while ((x = ptrmap_next(&m, h, &it)))
+			found |= x == &obj[k];
+		lost += present[k] && !found;
+		ghosts += !present[k] && found;
+	}
+	CHECK_EQ("ptrmap: no entry lost", 0, lost);
+	CHECK_EQ("ptrmap: no entry left behind", 0, ghosts);
+	ptrmap_free(&m);
+}
+
 int main(void)
 {
 	const struct match_stats *st;
+
+	test_ptrmap();
 
 	/* a plain pair; the qname's case does not matter */
 	reset(0);
@@ -132,12 +192,14 @@ int main(void)
 	R(3001, 11, 5011, "h.example", 1, 0);
 	Q(4000, 12, 5012, "h.example", 1); /* after a definitive answer: new lookup */
 	R(4001, 12, 5012, "h.example", 1, 0);
+	CHECK_EQ("lookups: a definitive answer with nothing open ends one at once", 1, nlk);
+	CHECK_EQ("lookups: ... the second", 2, nlk ? lk[0].seq : 0);
 	matcher_finish(mt);
 	CHECK_EQ("lookups: two", 2, nlk);
-	CHECK_EQ("lookups: first has two txns", 2, nlk ? lk[0].txns : 0);
-	CHECK_EQ("lookups: retry style new id", 1, nlk ? lk[0].new_id : 0);
-	CHECK_EQ("lookups: retry style new port", 1, nlk ? lk[0].new_port : 0);
-	CHECK_EQ("lookups: retry sent 2 s later", 2000000, nlk ? lk[0].send_off_us[1] : 0);
+	CHECK_EQ("lookups: first has two txns", 2, lk_seq(1)->txns);
+	CHECK_EQ("lookups: retry style new id", 1, lk_seq(1)->new_id);
+	CHECK_EQ("lookups: retry style new port", 1, lk_seq(1)->new_port);
+	CHECK_EQ("lookups: retry sent 2 s later", 2000000, lk_seq(1)->send_off_us[1]);
 	/* SERVFAIL does not end a lookup: the same A again joins it */
 	reset(0);
 	Q(1000, 20, 5020, "keydb-0.keydb", 1);
@@ -159,6 +221,45 @@ int main(void)
 	}
 	CHECK_EQ("cap: evictions counted", 4, matcher_stats(mt)->evicted_txns);
 	CHECK_EQ("cap: evicted reported as such", TXN_EVICTED, ntx ? tx[0].status : -1);
+	/* the lookup cap: the oldest lookups go, still open, each reported once */
+	reset_caps(64, 16);
+	{
+		char name[32];
+		int i;
+
+		for (i = 0; i < 20; i++) {
+			snprintf(name, sizeof(name), "l%d.example", i);
+			Q(1000 + i, (uint16_t)(200 + i), (uint16_t)(8000 + i), name, 1);
+		}
+		R(1100, 200, 8000, "l0.example", 1, 0); /* its lookup was evicted */
+		matcher_finish(mt);
+	}
+	CHECK_EQ("lookup cap: evictions counted", 4, matcher_stats(mt)->evicted_lookups);
+	CHECK_EQ("lookup cap: every lookup reported once", 20, nlk);
+	CHECK_EQ("lookup cap: the query of an evicted lookup still matches", 1,
+		 matcher_stats(mt)->matched);
+
+	/* duplicates are recognised after thousands of answers (the ring of
+	 * answered keys grows and is indexed only when a lookup needs it) */
+	reset(0);
+	{
+		char name[32];
+		int i;
+
+		for (i = 0; i < 3000; i++) {
+			snprintf(name, sizeof(name), "d%d.example", i);
+			Q(1000 + i / 10, (uint16_t)i, (uint16_t)(9000 + i % 100), name, 1);
+			R(1001 + i / 10, (uint16_t)i, (uint16_t)(9000 + i % 100), name, 1, 0);
+			if (i == 1500) /* a search halfway builds the index early */
+				R(1002 + i / 10, 1, 9001, "d1.example", 1, 0);
+		}
+		R(1400, 7, 9007, "d7.example", 1, 0);
+		R(1400, 2999, 9099, "d2999.example", 1, 0);
+		R(1400, 2999, 9099, "nothing.example", 1, 0);
+	}
+	st = matcher_stats(mt);
+	CHECK_EQ("tombs: duplicates found across growth", 3, st->duplicates);
+	CHECK_EQ("tombs: unknown answer is no duplicate", 1, st->before_capture);
 	matcher_free(mt);
 	return unit_failed;
 }

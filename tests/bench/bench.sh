@@ -1,0 +1,174 @@
+#!/bin/sh
+# tests/bench/bench.sh: what `make bench` runs (see README.md, "Benchmark").
+#
+# Generates the benchmark trace (tests/bench/gen-trace.c, 2 M packets by
+# default) into a scratch directory outside the tree, then measures in one
+# run and prints a table:
+#
+#   floor        a bare pcap_next_ex() loop over the file (tests/bench/floor.c)
+#   dnsvet       `dnsvet report --json`, every detector on: packets/s, ratio
+#                to the floor, peak RSS
+#   tshark       `tshark -2` with the unanswered-query filter, on the first
+#                100 k packets, per packet, its start-up time (a 1,000-packet
+#                run) taken off so tshark is not charged for it
+#   dnstop       `dnstop -l 3` offline over the whole file
+#   wire2pkt     ldns_wire2pkt() and dnsvet's dns_parse() on every DNS
+#                payload (src/decode-dns.c quotes these numbers)
+#   -j 2, -j 3   the same trace cut in 4 files: `report -j N` against -j 1,
+#                wall time; the reports must be identical
+#
+# Speeds are from CPU time (user + system, from getrusage: runstat.c), best
+# of 3 for the fast runs: the machine is shared, and CPU time moves much
+# less than wall time when other work runs. The -j rows are wall time (the
+# point of -j is to use both cores), so they are the noisiest numbers.
+#
+# Environment: BENCH_PACKETS (default 2000000), BENCH_DIR (default a new
+# directory under ${TMPDIR:-/tmp}, removed afterwards), BENCH_KEEP=1 keeps it.
+set -eu
+BUILD=${top_builddir:-.}
+BUILD=$(cd "$BUILD" && pwd)
+B=$BUILD/tests/bench
+DNSVET=${DNSVET:-$BUILD/src/dnsvet}
+N=${BENCH_PACKETS:-2000000}
+SLICE=100000
+
+if [ -n "${BENCH_DIR:-}" ]; then
+	D=$BENCH_DIR
+	mkdir -p "$D"
+else
+	D=$(mktemp -d "${TMPDIR:-/tmp}/dnsvet-bench.XXXXXX")
+fi
+[ -n "${BENCH_KEEP:-}" ] || trap 'rm -rf "$D"' EXIT
+export TZ=UTC LC_ALL=C
+
+# run LABEL CMD...: one measured run; sets WALL CPU RSS
+run() {
+	_l=$1
+	shift
+	if ! "$B/runstat" "$D/stat" "$@" >"$D/out.$_l" 2>"$D/err.$_l"; then
+		echo "bench: '$*' failed:" >&2
+		cat "$D/err.$_l" >&2
+		exit 1
+	fi
+	read -r WALL CPU RSS _rc < "$D/stat"
+}
+
+# best LABEL CMD...: best of 3 by CPU time; sets BCPU BWALL and MAXRSS (worst)
+best() {
+	BCPU=
+	MAXRSS=0
+	for _i in 1 2 3; do
+		run "$@"
+		if [ -z "$BCPU" ] || awk "BEGIN{exit !($CPU < $BCPU)}"; then
+			BCPU=$CPU
+			BWALL=$WALL
+		fi
+		if [ "$RSS" -gt "$MAXRSS" ]; then MAXRSS=$RSS; fi
+	done
+}
+
+calc() { awk "BEGIN{printf \"%s\", $1}"; }
+
+echo "bench: generating $N packets into $D"
+"$B/gen-trace" -n "$N" "$D/trace.pcap"
+P=$("$B/floor" "$D/trace.pcap" | awk '{print $1}')
+MB=$(calc "sprintf(\"%.0f\", $(stat -c %s "$D/trace.pcap") / 1e6)")
+
+best floor "$B/floor" "$D/trace.pcap"
+FLOOR=$BCPU
+FLOOR_RSS=$MAXRSS
+
+W2P=$("$B/wire2pkt" "$D/trace.pcap")
+
+best dnsvet "$DNSVET" report --json --no-progress "$D/trace.pcap"
+DV=$BCPU
+DV_RSS=$MAXRSS
+cp "$D/out.dnsvet" "$D/report-j1-one-file.json"
+
+TS=
+if command -v tshark >/dev/null && command -v editcap >/dev/null; then
+	editcap -r "$D/trace.pcap" "$D/slice.pcap" "1-$SLICE" 2>/dev/null
+	editcap -r "$D/trace.pcap" "$D/tiny.pcap" "1-1000" 2>/dev/null
+	TSF='dns.flags.response==0 && !dns.response_in'
+	run tshark-tiny tshark -n -2 -o dns.retransmission_timer:10 -Y "$TSF" -r "$D/tiny.pcap"
+	T0=$CPU
+	run tshark tshark -n -2 -o dns.retransmission_timer:10 -Y "$TSF" -r "$D/slice.pcap"
+	TS_PP=$(calc "($CPU - $T0) / ($SLICE - 1000)")
+	TS=$(calc "$TS_PP * $P")
+	TS_RSS=$RSS
+fi
+DT=
+if command -v dnstop >/dev/null; then
+	run dnstop dnstop -l 3 "$D/trace.pcap"
+	DT=$CPU
+	DT_RSS=$RSS
+fi
+
+# a rotated series: 4 files, -j 2 against -j 1
+JN=
+if command -v editcap >/dev/null && "$DNSVET" report -h | grep -q -- '--jobs'; then
+	editcap -F pcap -c $(( (P + 3) / 4 )) "$D/trace.pcap" "$D/part.pcap" >/dev/null 2>&1
+	# shellcheck disable=SC2046
+	set -- $(ls "$D"/part*.pcap | sort)
+	bestwall() {
+		BW=
+		for _i in 1 2 3; do
+			run "$@"
+			if [ -z "$BW" ] || awk "BEGIN{exit !($WALL < $BW)}"; then
+				BW=$WALL
+				BWCPU=$CPU
+				BWRSS=$RSS
+			fi
+		done
+	}
+	bestwall j1 "$DNSVET" report --json --no-progress -j 1 "$@"
+	J1=$BW
+	J1CPU=$BWCPU
+	bestwall j2 "$DNSVET" report --json --no-progress -j 2 "$@"
+	J2=$BW
+	J2CPU=$BWCPU
+	J2RSS=$BWRSS
+	bestwall j3 "$DNSVET" report --json --no-progress -j 3 "$@"
+	J3=$BW
+	J3CPU=$BWCPU
+	J3RSS=$BWRSS
+	if cmp -s "$D/out.j1" "$D/out.j2" && cmp -s "$D/out.j1" "$D/out.j3"; then
+		SAME=identical
+	else
+		SAME=DIFFERENT
+	fi
+	JN=1
+fi
+
+CPUNAME=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+echo
+echo "dnsvet benchmark: $P packets ($MB MB), $(nproc) CPUs ($CPUNAME), load $LOAD"
+echo "times are CPU seconds (user+sys), best of 3 where marked *"
+printf '%-34s %9s %12s %10s %10s\n' "" "seconds" "packets/s" "vs floor" "peak RSS"
+row() { # label secs rss ratio-text
+	printf '%-34s %9.3f %12s %10s %8s MB\n' "$1" "$2" \
+		"$(calc "sprintf(\"%.2f M\", $P / $2 / 1e6)")" "$4" \
+		"$(calc "sprintf(\"%.0f\", $3 / 1024)")"
+}
+row "floor: pcap_next_ex loop *" "$FLOOR" "$FLOOR_RSS" "1.00"
+row "dnsvet report --json *" "$DV" "$DV_RSS" "$(calc "sprintf(\"%.2f\", $FLOOR / $DV)")"
+[ -z "$TS" ] || row "tshark -2 (per packet of $((SLICE / 1000))k)" "$TS" "$TS_RSS" \
+	"$(calc "sprintf(\"%.4f\", $FLOOR / $TS)")"
+[ -z "$DT" ] || row "dnstop -l 3" "$DT" "$DT_RSS" "$(calc "sprintf(\"%.3f\", $FLOOR / $DT)")"
+echo
+echo "dnsvet / floor:  $(calc "sprintf(\"%.2f\", $FLOOR / $DV)")   (target >= 0.33, aim 0.5)"
+[ -z "$TS" ] || echo "dnsvet / tshark: $(calc "sprintf(\"%.0f\", $TS / $DV)")x   (target >= 100x)"
+[ -z "$DT" ] || echo "dnsvet / dnstop: $(calc "sprintf(\"%.1f\", $DT / $DV)")x   (target >= 5x)"
+echo "peak RSS:        $(calc "sprintf(\"%.1f\", $DV_RSS / 1024)") MB   (target <= 64 MB)"
+echo "DNS decode alone, per message (CPU): $W2P"
+if [ -n "$JN" ]; then
+	echo
+	echo "rotated series, 4 files, wall seconds (best of 3):"
+	printf '  -j 1  %7.3f s wall  (%.3f s CPU)\n' "$J1" "$J1CPU"
+	printf '  -j 2  %7.3f s wall  (%.3f s CPU, peak RSS %s MB per process)  %.2fx\n' "$J2" \
+		"$J2CPU" "$(calc "sprintf(\"%.0f\", $J2RSS / 1024)")" "$(calc "$J1 / $J2")"
+	printf '  -j 3  %7.3f s wall  (%.3f s CPU, peak RSS %s MB per process)  %.2fx\n' "$J3" \
+		"$J3CPU" "$(calc "sprintf(\"%.0f\", $J3RSS / 1024)")" "$(calc "$J1 / $J3")"
+	echo "  (target >= 1.7x); reports of -j 2 and -j 3 against -j 1: $SAME"
+fi
