@@ -203,8 +203,9 @@ static void ng_add_iface(struct ng_reader *r, const unsigned char *b, uint32_t b
 			uint64_t d = 1;
 			unsigned i;
 
-			if (e > 18)
-				e = 18; /* beyond ns nothing fits in 64 bits anyway */
+			/* the largest divisors that fit in 64 bits */
+			if (e > ((v[0] & 0x80) ? 63U : 19U))
+				e = (v[0] & 0x80) ? 63U : 19U;
 			for (i = 0; i < e; i++)
 				d *= (v[0] & 0x80) ? 2 : 10;
 			nif->tsdiv = d ? d : 1000000;
@@ -295,19 +296,24 @@ static int ng_read_block(struct ng_reader *r, uint32_t *type, uint32_t *len,
 	return 1;
 }
 
-static ts_t ng_ts(const struct ng_iface *nif, uint64_t ticks)
+/*
+ * Ticks of an interface -> ns since the epoch, in 128-bit arithmetic so no
+ * resolution (10^-19 to 2^-63 s) loses the fraction. A damaged block or
+ * if_tsoffset can name a time int64 nanoseconds cannot hold, and times
+ * near that limit would overflow later sums (time + window): anything
+ * beyond +-2^62 ns (146 years from 1970) is refused with -1.
+ */
+#define TS_LIMIT (INT64_C(1) << 62)
+static int ng_ts(const struct ng_iface *nif, uint64_t ticks, ts_t *out)
 {
-	ts_t sec = (ts_t)(ticks / nif->tsdiv);
-	uint64_t rem = ticks % nif->tsdiv;
-	ts_t ns;
+	__int128 t = (__int128)(ticks / nif->tsdiv) + nif->tsoff;
 
-	if (nif->tsdiv == NS_PER_SEC)
-		ns = (ts_t)rem;
-	else if (nif->tsdiv < NS_PER_SEC)
-		ns = (ts_t)(rem * (uint64_t)(NS_PER_SEC / (ts_t)nif->tsdiv));
-	else
-		ns = (ts_t)(rem / (nif->tsdiv / (uint64_t)NS_PER_SEC));
-	return (sec + nif->tsoff) * NS_PER_SEC + ns;
+	t = t * NS_PER_SEC + (__int128)((unsigned __int128)(ticks % nif->tsdiv) * NS_PER_SEC /
+					nif->tsdiv);
+	if (t > TS_LIMIT || t < -TS_LIMIT)
+		return -1;
+	*out = (ts_t)t;
+	return 0;
 }
 
 /* Returns 0 when done (warning printed if the file was cut short). */
@@ -370,7 +376,8 @@ static int read_pcapng(struct input *in, FILE *fp, int fileno_, const char *path
 			p.data = b + 28;
 			p.caplen = caplen;
 			p.len = origlen;
-			p.ts = ng_ts(&r.ifs[ifid], ticks);
+			if (ng_ts(&r.ifs[ifid], ticks, &p.ts) < 0)
+				p.ts = r.last_ts; /* out of range: keep the clock sane */
 			p.linktype = r.ifs[ifid].linktype;
 			p.ifindex = r.ifs[ifid].global;
 		} else if (type == 3) { /* SPB: no timestamp, interface 0 */
