@@ -472,8 +472,9 @@ static int read_pcap(struct input *in, FILE *fp, int fileno_, const char *path,
 	return 0;
 }
 
-/* Open path, sniff the magic and return a stream positioned at byte 0. */
-static FILE *open_capture(const char *path, int *is_ng)
+/* Open path, sniff the magic and return a stream positioned at byte 0.
+ * Messages call the file name (what the user gave). */
+static FILE *open_capture(const char *path, const char *name, int *is_ng)
 {
 	unsigned char magic[4];
 	FILE *fp;
@@ -486,18 +487,18 @@ static FILE *open_capture(const char *path, int *is_ng)
 	} else {
 		fp = fopen(path, "rb");
 		if (!fp) {
-			error("unable to open '%s': %s", path, strerror(errno));
+			error("unable to open '%s': %s", name, strerror(errno));
 			return NULL;
 		}
 		if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
-			error("'%s' is a directory, not a capture file", path);
+			error("'%s' is a directory, not a capture file", name);
 			fclose(fp);
 			return NULL;
 		}
 	}
 	n = fread(magic, 1, 4, fp);
 	if (n < 4) {
-		error("'%s' is not a capture file: %s", path,
+		error("'%s' is not a capture file: %s", name,
 		      n == 0 ? "it is empty" : "it is shorter than a file header");
 		if (fp != stdin)
 			fclose(fp);
@@ -508,7 +509,7 @@ static FILE *open_capture(const char *path, int *is_ng)
 	if (!*is_ng && m != 0xa1b2c3d4 && m != 0xd4c3b2a1 && m != 0xa1b23c4d &&
 	    m != 0x4d3cb2a1) {
 		error("'%s' is not a capture file (no pcap or pcapng magic number; "
-		      "first bytes %02x %02x %02x %02x)", path, magic[0], magic[1],
+		      "first bytes %02x %02x %02x %02x)", name, magic[0], magic[1],
 		      magic[2], magic[3]);
 		if (fp != stdin)
 			fclose(fp);
@@ -532,6 +533,11 @@ static FILE *open_capture(const char *path, int *is_ng)
 	}
 }
 
+static const char *input_shown_name(const struct input *in, int i)
+{
+	return in->names && in->names[i] ? in->names[i] : in->paths[i];
+}
+
 int input_check(struct input *in)
 {
 	int i, is_ng, stdin_seen = 0;
@@ -544,7 +550,7 @@ int input_check(struct input *in)
 				return error("'-' (standard input) given more than once");
 			continue; /* checked when read */
 		}
-		fp = open_capture(in->paths[i], &is_ng);
+		fp = open_capture(in->paths[i], input_shown_name(in, i), &is_ng);
 		if (!fp)
 			return -1;
 		fclose(fp);
@@ -557,22 +563,22 @@ int input_run(struct input *in, pkt_fn fn, void *ctx)
 	int i, is_ng;
 
 	for (i = 0; i < in->npaths; i++) {
-		const char *path = in->paths[i];
+		const char *path = in->paths[i], *name = input_shown_name(in, i);
 		FILE *fp;
 		int rc;
 
 		if (in->stop && *in->stop)
 			break;
-		input_register_file(i, path);
-		fp = open_capture(path, &is_ng);
+		input_register_file(i, name);
+		fp = open_capture(path, name, &is_ng);
 		if (!fp)
 			return -1;
 		if (is_ng) {
-			rc = read_pcapng(in, fp, i, path, fn, ctx);
+			rc = read_pcapng(in, fp, i, name, fn, ctx);
 			if (fp != stdin)
 				fclose(fp);
 		} else {
-			rc = read_pcap(in, fp, i, path, fn, ctx);
+			rc = read_pcap(in, fp, i, name, fn, ctx);
 		}
 		if (rc < 0)
 			return -1;
