@@ -153,6 +153,7 @@ struct ng_reader {
 	unsigned char *buf;
 	size_t alloc;
 	uint64_t offset; /* of the next block */
+	uint64_t at;	 /* of the block being read: where a warning says we stopped */
 	int section;	 /* sections seen, to name interfaces uniquely */
 	ts_t last_ts;
 };
@@ -229,6 +230,8 @@ static int ng_read_block(struct ng_reader *r, uint32_t *type, uint32_t *len,
 	unsigned char hdr[8];
 	size_t n = fread(hdr, 1, 8, r->fp);
 
+	r->at = r->offset;
+
 	if (n == 0)
 		return 0;
 	if (n < 8) {
@@ -268,6 +271,11 @@ static int ng_read_block(struct ng_reader *r, uint32_t *type, uint32_t *len,
 		memcpy(r->buf + 8, bom, 4);
 		if (fread(r->buf + 12, 1, *len - 12, r->fp) != *len - 12) {
 			*why = "file ends inside a section header";
+			return -1;
+		}
+		/* a new major version may change any block: do not guess */
+		if (ng16(r, r->buf + 12) != 1) {
+			*why = "section header of a pcapng major version other than 1";
 			return -1;
 		}
 		r->offset += *len;
@@ -411,7 +419,7 @@ static int read_pcapng(struct input *in, FILE *fp, int fileno_, const char *path
 		if (!in->quiet)
 			warning("'%s' is damaged or truncated after frame %" PRIu64
 			" (byte offset %" PRIu64 "): %s; results cover what was read",
-			path, frame, r.offset, why);
+			path, frame, r.at, why);
 	}
 	free(r.buf);
 	free(r.ifs);
