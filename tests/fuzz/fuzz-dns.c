@@ -16,6 +16,42 @@
 #include <ctype.h>
 #include <ldns/ldns.h>
 
+/* name_str() into small buffers: cut between escapes, marked "...". */
+static void check_cut(const uint8_t *wire, uint8_t len, const char *full, size_t flen)
+{
+	static const size_t sizes[] = { 1, 2, 3, 4, 5, 6, 7, 8, 13, 21, 34, 55, 96 };
+	struct name *nm = name_intern(wire, len);
+	char buf[128];
+	size_t i, k, n;
+
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		name_str(nm, buf, sizes[i]);
+		n = strlen(buf);
+		if (n >= sizes[i])
+			abort();
+		if (n == flen && !memcmp(buf, full, n))
+			continue; /* it fitted */
+		if (sizes[i] >= 4 && (n < 3 || memcmp(buf + n - 3, "...", 3) ||
+				      memcmp(buf, full, n - 3)))
+			abort();
+		for (k = 0; k + 3 < n; k++) { /* no escape cut short */
+			if (buf[k] != '\\')
+				continue;
+			if (isdigit((unsigned char)buf[k + 1])) {
+				if (k + 4 > n - 3 || !isdigit((unsigned char)buf[k + 2]) ||
+				    !isdigit((unsigned char)buf[k + 3]))
+					abort();
+				k += 3;
+			} else {
+				if (k + 2 > n - 3)
+					abort();
+				k++;
+			}
+		}
+	}
+	name_unref(nm);
+}
+
 static void check_name(const uint8_t *wire, uint8_t len)
 {
 	struct sbuf sb = SBUF_INIT;
@@ -46,6 +82,7 @@ static void check_name(const uint8_t *wire, uint8_t len)
 			abort();
 	}
 	ldns_rdf_deep_free(back);
+	check_cut(wire, len, sb.buf, sb.len);
 	sbuf_release(&sb);
 }
 
