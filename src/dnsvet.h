@@ -186,6 +186,7 @@ struct lookup {
 	uint32_t txns, answered, open_txns;
 	uint16_t final_rcode;	/* rcode of the last response, 0xffff none */
 	uint8_t definitive;	/* got NOERROR/NXDOMAIN: later queries start a new lookup */
+	uint8_t evicted;	/* finished early at the cap, kept for its open queries */
 	uint8_t new_id, new_port, new_server, new_proto; /* retry styles seen */
 	uint16_t first_id, first_port;
 	struct addr first_server;

@@ -181,6 +181,12 @@ static void lookup_unhash(struct matcher *mt, struct lookup *l)
 	l->hnext = NULL;
 }
 
+static void lookup_free(struct lookup *l)
+{
+	name_unref(l->qname);
+	free(l);
+}
+
 static void lookup_finish(struct matcher *mt, struct lookup *l)
 {
 	lookup_unhash(mt, l);
@@ -188,8 +194,15 @@ static void lookup_finish(struct matcher *mt, struct lookup *l)
 	mt->nlookups--;
 	if (mt->lookup_cb)
 		mt->lookup_cb(mt->ctx, l);
-	name_unref(l->qname);
-	free(l);
+	if (l->open_txns) {
+		/* evicted at the cap with queries still open: they point at
+		 * it, so it lives on outside every table until the last of
+		 * them finishes (txn_finish frees it). At most one such
+		 * lookup per open query: memory stays bounded. */
+		l->evicted = 1;
+		return;
+	}
+	lookup_free(l);
 }
 
 static void lookup_note_send(struct lookup *l, ts_t ts, const struct frameref *fr)
@@ -238,18 +251,8 @@ static struct lookup *lookup_attach(struct matcher *mt, struct txn *t, const str
 		return l;
 	}
 	if (mt->nlookups >= mt->cfg.max_lookups) {
-		struct lookup *old = mt->l_oldest;
-
-		/* its transactions keep a pointer: detach them before it goes */
-		if (old->open_txns) {
-			struct txn *x;
-
-			for (x = mt->t_oldest; x; x = x->newer)
-				if (x->lookup == old)
-					x->lookup = NULL;
-		}
 		mt->st.evicted_lookups++;
-		lookup_finish(mt, old);
+		lookup_finish(mt, mt->l_oldest);
 	}
 	l = xcalloc(1, sizeof(*l));
 	l->hash = h;
@@ -325,6 +328,8 @@ static void txn_finish(struct matcher *mt, struct txn *t, enum txn_status st)
 	}
 	if (mt->txn_cb)
 		mt->txn_cb(mt->ctx, t);
+	if (l && l->evicted && !l->open_txns)
+		lookup_free(l);
 	name_unref(t->qname);
 	t->hnext = mt->t_free;
 	mt->t_free = t;

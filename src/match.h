@@ -14,7 +14,10 @@
  * Memory: one struct txn per open query (sizeof(struct txn) = 152 bytes on
  * x86-64, plus a share of an interned name), at most cfg.max_txns of them;
  * when the table is full the oldest open query is given up on
- * (stats.evicted_txns). Lookups are capped the same way. Answered queries
+ * (stats.evicted_txns). Lookups are capped the same way; an evicted lookup
+ * whose queries are still open is handed to the sink at once but freed
+ * only with the last of them (no scan of the open queries: that made
+ * every eviction O(open queries) under a flood). Answered queries
  * leave a 32-byte tombstone for the answer window so a second response is
  * recognised as a duplicate and not as an orphan.
  */

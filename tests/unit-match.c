@@ -7,13 +7,16 @@
 
 static struct txn tx[64];
 static struct lookup lk[64];
+static uint64_t tx_lookup_seq[64]; /* read during the callback: must be valid */
 static int ntx, nlk;
 
 static void on_txn(void *ctx, const struct txn *t)
 {
 	(void)ctx;
-	if (ntx < 64)
+	if (ntx < 64) {
+		tx_lookup_seq[ntx] = t->lookup ? t->lookup->seq : 0;
 		tx[ntx++] = *t;
+	}
 }
 
 static void on_lookup(void *ctx, const struct lookup *l)
@@ -159,6 +162,26 @@ int main(void)
 	}
 	CHECK_EQ("cap: evictions counted", 4, matcher_stats(mt)->evicted_txns);
 	CHECK_EQ("cap: evicted reported as such", TXN_EVICTED, ntx ? tx[0].status : -1);
+	/* the lookup cap: the oldest lookup goes while its query is still
+	 * open; the query keeps it until it finishes (freed then: ASan) */
+	reset(16);
+	{
+		int i;
+		char name[32];
+
+		Q(1000, 1, 7000, "open.example", 1);
+		for (i = 0; i < 20; i++) { /* answered: the lookups linger */
+			snprintf(name, sizeof(name), "n%d.example", i);
+			Q(1001 + i, (uint16_t)(200 + i), (uint16_t)(7100 + i), name, 1);
+			R(1001 + i, (uint16_t)(200 + i), (uint16_t)(7100 + i), name, 1, 0);
+		}
+		CHECK("lookup cap: evictions counted", matcher_stats(mt)->evicted_lookups >= 5);
+		CHECK_EQ("lookup cap: the open query's lookup went first", 1, nlk ? lk[0].seq : 0);
+		CHECK_EQ("lookup cap: its query still open", 20, ntx);
+		R(1100, 1, 7000, "open.example", 1, 0);
+		CHECK_EQ("lookup cap: the query answered later", TXN_ANSWERED, tx[20].status);
+		CHECK_EQ("lookup cap: and still knows its lookup", 1, tx_lookup_seq[20]);
+	}
 	matcher_free(mt);
 	return unit_failed;
 }
