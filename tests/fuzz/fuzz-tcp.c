@@ -64,6 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	decode_config_default(&cfg);
 	decode_set_ports(&cfg, "53,8053");
 	cfg.tcp_max = 3; /* four connections, eight streams: evictions happen */
+	cfg.tcp_max_bytes = 2048; /* and the byte budget is reached */
 	cfg.tcp_timeout = 30 * NS_PER_SEC;
 	decoder_init(&d, &cfg, on_msg, NULL);
 	for (n = 0; n < 8; n++)
