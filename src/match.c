@@ -335,9 +335,33 @@ static void txn_finish(struct matcher *mt, struct txn *t, enum txn_status st)
 	mt->t_free = t;
 }
 
+static void tomb_pop(struct matcher *mt)
+{
+	struct tomb *b = mt->m_oldest, **pp = &mt->mb[b->key & (mt->mb_n - 1)];
+
+	while (*pp && *pp != b)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = b->hnext;
+	mt->m_oldest = b->newer;
+	if (!mt->m_oldest)
+		mt->m_newest = NULL;
+	mt->ntombs--;
+	b->hnext = mt->m_free;
+	mt->m_free = b;
+}
+
 static void tomb_add(struct matcher *mt, uint64_t key, ts_t ts, int32_t ifindex)
 {
-	struct tomb *b = mt->m_free;
+	struct tomb *b;
+
+	/* capped like the open queries (the table is sized for that many):
+	 * a million answers a second would otherwise keep ten million */
+	if (mt->ntombs >= mt->cfg.max_txns) {
+		tomb_pop(mt);
+		mt->st.tombs_dropped++;
+	}
+	b = mt->m_free;
 
 	if (b)
 		mt->m_free = b->hnext;
@@ -359,20 +383,8 @@ static void tomb_add(struct matcher *mt, uint64_t key, ts_t ts, int32_t ifindex)
 
 static void tomb_expire(struct matcher *mt, ts_t now, int all)
 {
-	while (mt->m_oldest && (all || now - mt->m_oldest->ts > mt->cfg.window)) {
-		struct tomb *b = mt->m_oldest, **pp = &mt->mb[b->key & (mt->mb_n - 1)];
-
-		while (*pp && *pp != b)
-			pp = &(*pp)->hnext;
-		if (*pp)
-			*pp = b->hnext;
-		mt->m_oldest = b->newer;
-		if (!mt->m_oldest)
-			mt->m_newest = NULL;
-		mt->ntombs--;
-		b->hnext = mt->m_free;
-		mt->m_free = b;
-	}
+	while (mt->m_oldest && (all || now - mt->m_oldest->ts > mt->cfg.window))
+		tomb_pop(mt);
 }
 
 static struct tomb *tomb_find(struct matcher *mt, uint64_t key)

@@ -18,7 +18,8 @@
  * whose queries are still open is handed to the sink at once but freed
  * only with the last of them (no scan of the open queries: that made
  * every eviction O(open queries) under a flood). Answered queries
- * leave a 32-byte tombstone for the answer window so a second response is
+ * leave a 32-byte tombstone for the answer window (at most cfg.max_txns of
+ * them, oldest dropped first: stats.tombs_dropped) so a second response is
  * recognised as a duplicate and not as an orphan.
  */
 #ifndef DNSVET_MATCH_H
@@ -53,6 +54,7 @@ struct match_stats {
 	uint64_t duplicates;	  /* second and later responses */
 	uint64_t iface_copies;	  /* one datagram captured on two interfaces */
 	uint64_t evicted_txns, evicted_lookups;
+	uint64_t tombs_dropped;	  /* answered keys forgotten early at the cap */
 	uint64_t lookups;
 	uint64_t max_open_txns, max_open_lookups;
 	uint32_t nmismatch_ex, norphan_ex;
