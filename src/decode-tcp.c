@@ -322,8 +322,8 @@ static void drain_ooo(struct decoder *d, struct stream *s, const struct origin *
 		s->nooo--;
 		s->ooo_bytes -= g->len;
 		d->tcp->bytes -= SEG_BYTES(g->len);
-		if ((uint32_t)-delta < g->len) {
-			uint32_t skip = (uint32_t)-delta;
+		if (-(uint32_t)delta < g->len) {
+			uint32_t skip = -(uint32_t)delta;
 
 			const struct origin *o = &g->from;
 
@@ -491,7 +491,7 @@ void tcp_segment(struct decoder *d, struct l4info *li, const uint8_t *p, uint32_
 			deliver(d, s, data, dlen, &from);
 			drain_ooo(d, s, &from);
 		} else if (delta < 0) {
-			uint32_t skip = (uint32_t)-delta;
+			uint32_t skip = -(uint32_t)delta;
 
 			if (skip < dlen) { /* partly new */
 				s->next_seq += dlen - skip;

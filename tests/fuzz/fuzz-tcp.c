@@ -5,7 +5,7 @@
  * 53), then segments, each a 5-byte header and payload:
  *   b0  bits 0-2: stream (connection 0-3, direction by bit 0)
  *       bits 3-7: SYN, FIN, RST, ACK, and "cut by the snaplen"
- *   b1  signed sequence delta (beyond +-100: times 1000)
+ *   b1  signed sequence delta (beyond +-100: times 1000; -128: 2^31)
  *   b2  signed acknowledgement delta
  *   b3  payload length (0-255), taken from the input
  *   b4  time step (low 6 bits times 1 ms, 1 s, 10 s or 60 s)
@@ -82,8 +82,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t *pk;
 		struct pkt p;
 
-		/* big deltas scale so a fuzzer can jump over a 64 KiB window */
-		seq = next[st] + (uint32_t)((int32_t)dseq * (abs(dseq) > 100 ? 1000 : 1));
+		/* big deltas scale so a fuzzer can jump over a 64 KiB window;
+		 * -128 is half the sequence space away (delta INT32_MIN) */
+		seq = next[st] + (dseq == -128 ? 0x80000000u :
+				  (uint32_t)((int32_t)dseq * (abs(dseq) > 100 ? 1000 : 1)));
 		ack = next[st ^ 1] + (uint32_t)(int32_t)dack;
 		now += (ts_t)(b4 & 63) * unit[b4 >> 6];
 		caplen = cut && plen ? tot - plen / 2 - 1 : tot;
