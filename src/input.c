@@ -193,11 +193,20 @@ static void ng_add_iface(struct ng_reader *r, const unsigned char *b, uint32_t b
 		if (code == 0 || off + 4 + olen > blen - 4)
 			break;
 		if (code == 2 && olen > 0) { /* if_name */
-			size_t n = MIN((size_t)olen, sizeof(name) - 1);
+			size_t i, n = strnlen((const char *)v, olen), kept = 0;
 			struct sbuf sb = SBUF_INIT;
 
-			sbuf_add_escaped(&sb, v, strnlen((const char *)v, n));
-			snprintf(name, sizeof(name), "%s", sb.buf ? sb.buf : "");
+			/* escaped byte by byte, so a long name is cut between
+			 * escapes ("\x1" would name another byte) */
+			for (i = 0; i < n; i++) {
+				sbuf_add_escaped(&sb, v + i, 1);
+				if (sb.len > sizeof(name) - 1)
+					break;
+				kept = sb.len;
+			}
+			if (kept)
+				memcpy(name, sb.buf, kept);
+			name[kept] = '\0';
 			sbuf_release(&sb);
 		} else if (code == 9 && olen >= 1) { /* if_tsresol */
 			unsigned e = v[0] & 0x7f;
