@@ -521,8 +521,10 @@ static void txn(void *st, const struct txn *t)
 
 static void json_ev_time(struct sbuf *sb, const char *key, ts_t t)
 {
-	sbuf_addf(sb, ", \"%s\": %" PRId64 ".%06" PRId64, key, t / NS_PER_SEC,
-		  (t % NS_PER_SEC) / NS_PER_US);
+	char secs[40];
+
+	fmt_secs(secs, sizeof(secs), t); /* right before 1970 too (damaged files) */
+	sbuf_addf(sb, ", \"%s\": %s", key, secs);
 }
 
 static void emit(struct state *s, const struct client *c, const struct mode *m,
