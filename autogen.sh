@@ -11,7 +11,7 @@ set -eu
 cd "$(dirname "$0")"
 
 BUILD_PKGS="autoconf automake make gcc pkg-config libpcap-dev libldns-dev libncurses-dev"
-TEST_PKGS="tshark tcpdump dnsutils dnsmasq-base unbound iptables iproute2 tmux libxml2-utils python3 clang dnsperf dnstop"
+TEST_PKGS="tshark tcpdump dnsutils dnsmasq-base unbound iptables iproute2 tmux libxml2-utils python3 clang dnsperf dnstop libclang-rt-14-dev time"
 
 if [ "${1:-}" = "--deps" ]; then
 	shift

@@ -541,9 +541,11 @@ static void json_rule(struct sbuf *sb, struct check *c, size_t i)
 	sbuf_add_json_str(sb, res->message);
 	sbuf_addf(sb, ", \"evidence_total\": %" PRIu64 ", \"evidence\": [", e->total);
 	for (j = 0; j < e->n; j++) {
-		sbuf_addf(sb, "%s{\"txn\": %" PRIu64 ", \"time\": %" PRId64 ".%06" PRId64 ", ",
-			  j ? ", " : "", e->ev[j].txn_seq, e->ev[j].ts / NS_PER_SEC,
-			  (e->ev[j].ts % NS_PER_SEC) / NS_PER_US);
+		char secs[40];
+
+		fmt_secs(secs, sizeof(secs), e->ev[j].ts); /* right before 1970 too */
+		sbuf_addf(sb, "%s{\"txn\": %" PRIu64 ", \"time\": %s, ",
+			  j ? ", " : "", e->ev[j].txn_seq, secs);
 		json_frame(sb, "query", e->ev[j].q);
 		sbuf_addstr(sb, ", ");
 		json_frame(sb, "response", e->ev[j].r);

@@ -105,6 +105,8 @@ int cmd_report(int argc, char **argv)
 	analysis_init(&a, &o, paths, npaths);
 	if (analysis_run(&a) < 0) {
 		analysis_release(&a);
+		analysis_opts_free(&o);
+		free(paths);
 		return EXIT_USAGE;
 	}
 	if (json)

@@ -130,11 +130,13 @@ static void format_line(struct txprint *tp, const struct txn *t, uint32_t tags)
 	addr_str(&t->server, s, sizeof(s));
 	name_str(t->qname, name, sizeof(name));
 	if (tp->to->json) {
-		sbuf_addf(sb, "{\"seq\": %" PRIu64 ", \"time\": %" PRId64 ".%06" PRId64
+		char secs[40];
+
+		fmt_secs(secs, sizeof(secs), t->first_ts);
+		sbuf_addf(sb, "{\"seq\": %" PRIu64 ", \"time\": %s"
 			  ", \"client\": \"%s\", \"client_port\": %u, \"server\": \"%s\", "
 			  "\"server_port\": %u, \"proto\": \"%s\", \"id\": %u, \"qtype\": \"%s\", "
-			  "\"qname\": ", t->seq, t->first_ts / NS_PER_SEC,
-			  (t->first_ts % NS_PER_SEC) / NS_PER_US, c, t->cport, s, t->sport,
+			  "\"qname\": ", t->seq, secs, c, t->cport, s, t->sport,
 			  t->proto == 6 ? "tcp" : "udp", t->id, qtype_str(t->qtype));
 		sbuf_add_json_str(sb, name);
 		sbuf_addf(sb, ", \"status\": \"%s\", \"rcode\": ",
@@ -360,8 +362,14 @@ int cmd_tx(int argc, char **argv)
 				paths[i] = spooled;
 			}
 		analysis_init(&first, &o, paths, npaths);
+		first.in.names = spooled ? argv + optind : NULL; /* call it "-" */
 		if (analysis_run(&first) < 0) {
 			analysis_release(&first);
+			if (spooled) /* not a capture: do not leave the spool behind */
+				unlink(spooled);
+			free(spooled);
+			analysis_opts_free(&o);
+			free(paths);
 			return EXIT_USAGE;
 		}
 	}
@@ -370,6 +378,7 @@ int cmd_tx(int argc, char **argv)
 	tp.tags = to.tags ? first.dc : NULL;
 	tp.out = stdout;
 	analysis_init(&a, &o, paths, npaths);
+	a.in.names = spooled ? argv + optind : NULL;
 	a.in.quiet = to.tags; /* the first pass already warned */
 	a.txn_sink = on_txn;
 	a.sink_ctx = &tp;

@@ -15,7 +15,11 @@
  *   - the stream table is full or a stream idles past cfg.tcp_timeout with
  *     data pending (DP_TCP_EVICTED).
  * Memory: at most cfg.tcp_max streams, each holding at most one message
- * (65537 bytes) in order plus TCP_MAX_OOO_BYTES out of order.
+ * (65537 bytes) in order plus TCP_MAX_OOO_BYTES out of order, and all of
+ * them together at most cfg.tcp_max_bytes: beyond that the least recently
+ * active streams are dropped (DP_TCP_EVICTED). Without that budget, 8192
+ * connections that each announce a 64 KiB message and never finish it
+ * held 530 MB. A stream's buffer is freed when it empties.
  */
 #include "config.h"
 #include "decode.h"
@@ -60,6 +64,7 @@ struct stream {
 struct tcp_table {
 	struct stream **buckets;
 	uint32_t nbuckets, count, max;
+	uint64_t bytes; /* buffered by all streams (buffers, queued segments) */
 	struct stream *oldest, *newest; /* by last activity */
 };
 
@@ -99,15 +104,26 @@ static void list_append(struct tcp_table *tt, struct stream *s)
 	tt->newest = s;
 }
 
-static void ooo_clear(struct stream *s)
+#define SEG_BYTES(n) (sizeof(struct seg) + (n))
+
+static void ooo_clear(struct tcp_table *tt, struct stream *s)
 {
 	while (s->ooo) {
 		struct seg *g = s->ooo;
 
 		s->ooo = g->next;
+		tt->bytes -= SEG_BYTES(g->len);
 		free(g);
 	}
 	s->nooo = s->ooo_bytes = 0;
+}
+
+static void buf_free(struct tcp_table *tt, struct stream *s)
+{
+	tt->bytes -= s->alloc;
+	free(s->buf);
+	s->buf = NULL;
+	s->alloc = 0;
 }
 
 static void stream_free(struct tcp_table *tt, struct stream *s)
@@ -119,8 +135,8 @@ static void stream_free(struct tcp_table *tt, struct stream *s)
 	if (*pp)
 		*pp = s->hnext;
 	list_unlink(tt, s);
-	ooo_clear(s);
-	free(s->buf);
+	ooo_clear(tt, s);
+	buf_free(tt, s);
 	free(s);
 	tt->count--;
 }
@@ -131,6 +147,8 @@ void tcp_free(struct tcp_table *tt)
 		return;
 	while (tt->oldest)
 		stream_free(tt, tt->oldest);
+	if (tt->bytes)
+		BUG("TCP buffer accounting is off by %llu bytes", (unsigned long long)tt->bytes);
 	free(tt->buckets);
 	free(tt);
 }
@@ -250,7 +268,9 @@ static void deliver(struct decoder *d, struct stream *s, const uint8_t *p, uint3
 
 		while (na < s->len + n)
 			na *= 2;
+		na = MIN(na, TCP_MAX_MSG);
 		s->buf = xrealloc(s->buf, na);
+		d->tcp->bytes += na - s->alloc;
 		s->alloc = na;
 	}
 	memcpy(s->buf + s->len, p, n);
@@ -280,6 +300,8 @@ static void deliver(struct decoder *d, struct stream *s, const uint8_t *p, uint3
 	}
 	memmove(s->buf, s->buf + used, s->len - used);
 	s->len -= used;
+	if (!s->len && s->alloc > 4096) /* a big message went by: do not keep its buffer */
+		buf_free(d->tcp, s);
 }
 
 /*
@@ -299,8 +321,9 @@ static void drain_ooo(struct decoder *d, struct stream *s, const struct origin *
 		s->ooo = g->next;
 		s->nooo--;
 		s->ooo_bytes -= g->len;
-		if ((uint32_t)-delta < g->len) {
-			uint32_t skip = (uint32_t)-delta;
+		d->tcp->bytes -= SEG_BYTES(g->len);
+		if (-(uint32_t)delta < g->len) {
+			uint32_t skip = -(uint32_t)delta;
 
 			const struct origin *o = &g->from;
 
@@ -332,6 +355,7 @@ static void queue_ooo(struct decoder *d, struct stream *s, uint32_t seq, const u
 	*pp = g;
 	s->nooo++;
 	s->ooo_bytes += n;
+	d->tcp->bytes += SEG_BYTES(n);
 	/* too much waiting for a segment that never came: it is a hole */
 	while (s->ooo && (s->nooo > TCP_MAX_OOO_SEGS || s->ooo_bytes > TCP_MAX_OOO_BYTES)) {
 		skip_hole(d, s);
@@ -447,7 +471,7 @@ void tcp_segment(struct decoder *d, struct l4info *li, const uint8_t *p, uint32_
 	if (flags & 0x02) { /* SYN */
 		if (s->len || s->nooo)
 			d->st.problems[DP_TCP_EVICTED]++;
-		ooo_clear(s);
+		ooo_clear(d->tcp, s);
 		s->len = 0;
 		s->have_seq = 1;
 		s->resync = 0;
@@ -467,7 +491,7 @@ void tcp_segment(struct decoder *d, struct l4info *li, const uint8_t *p, uint32_
 			deliver(d, s, data, dlen, &from);
 			drain_ooo(d, s, &from);
 		} else if (delta < 0) {
-			uint32_t skip = (uint32_t)-delta;
+			uint32_t skip = -(uint32_t)delta;
 
 			if (skip < dlen) { /* partly new */
 				s->next_seq += dlen - skip;
@@ -478,6 +502,11 @@ void tcp_segment(struct decoder *d, struct l4info *li, const uint8_t *p, uint32_
 		} else {
 			queue_ooo(d, s, seq, data, dlen, &from);
 		}
+	}
+	/* over the byte budget: drop the least recently active others */
+	while (d->tcp->bytes > d->cfg.tcp_max_bytes && d->tcp->oldest && d->tcp->oldest != s) {
+		d->st.tcp_evictions++;
+		stream_drop(d, d->tcp->oldest, DP_TCP_EVICTED);
 	}
 	if (flags & 0x05) /* FIN or RST; a message still incomplete was cut short */
 		stream_drop(d, s, DP_TCP_HOLE);

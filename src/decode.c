@@ -67,6 +67,7 @@ void decode_config_default(struct decode_config *cfg)
 	cfg->ports[53 >> 3] |= 1 << (53 & 7);
 	cfg->frag_max = 1024;
 	cfg->tcp_max = 8192;
+	cfg->tcp_max_bytes = 64 << 20; /* 1,000 streams in the middle of a 64 KiB message */
 	cfg->frag_timeout = 30 * NS_PER_SEC;  /* Linux ipfrag_time */
 	cfg->tcp_timeout = 120 * NS_PER_SEC;
 }

@@ -50,6 +50,7 @@ struct decode_config {
 	uint8_t ports[65536 / 8]; /* DNS ports bitmap */
 	uint32_t frag_max;	  /* datagrams being reassembled at once */
 	uint32_t tcp_max;	  /* TCP streams tracked at once */
+	uint64_t tcp_max_bytes;	  /* bytes all TCP streams may hold together */
 	ts_t frag_timeout;
 	ts_t tcp_timeout;
 };

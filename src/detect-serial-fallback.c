@@ -67,6 +67,10 @@ struct rec {
 enum { M_PARALLEL, M_CANDIDATE };
 
 #define PEND_MAX 4096
+/* all clients together: 4096 clients in candidate mode under a flood of
+ * lost replies would otherwise keep 4096 x 4096 seqs (128 MiB); past
+ * this, later transactions of a run stay untagged (the finding stands) */
+#define PEND_ALL_MAX (1u << 18)
 #define FA_MAX 4
 
 /* an A query answered with an error and no AAAA query after it (yet) */
@@ -130,6 +134,7 @@ struct state {
 	struct detect_ctx *dc;
 	struct kmap clients;
 	size_t nrecs;
+	size_t pend_alloc; /* pend capacity of all clients, <= PEND_ALL_MAX */
 	uint64_t forced, late, ignored_clients;
 	ts_t now, horizon;
 	double pair_gap, stall_min, stall_max, noise_chance;
@@ -197,12 +202,15 @@ static void make_ev(struct evidence *e, const struct rec *r, const char *extra)
 	e->what[sizeof(e->what) - 1] = '\0';
 }
 
-static void pend_add(struct mode *m, uint64_t seq)
+static void pend_add(struct state *s, struct mode *m, uint64_t seq)
 {
 	if (m->npend == m->apend) {
-		if (m->apend >= PEND_MAX)
+		uint32_t na = m->apend ? 2 * m->apend : 64;
+
+		if (na > PEND_MAX || s->pend_alloc + na - m->apend > PEND_ALL_MAX)
 			return;
-		m->apend = m->apend ? 2 * m->apend : 64;
+		s->pend_alloc += na - m->apend;
+		m->apend = na;
 		m->pend = xrealloc(m->pend, m->apend * sizeof(*m->pend));
 	}
 	m->pend[m->npend++] = seq;
@@ -321,8 +329,8 @@ static void on_pair(struct state *s, struct mode *m, const struct rec *a, const 
 			}
 			m->run_reopen += (uint64_t)(kind == 'R');
 			m->last_serial_ts = b->first;
-			pend_add(m, a->seq);
-			pend_add(m, b->seq);
+			pend_add(s, m, a->seq);
+			pend_add(s, m, b->seq);
 			return;
 		}
 		/* a parallel pair: no lasting change */
@@ -370,8 +378,8 @@ static void on_pair(struct state *s, struct mode *m, const struct rec *a, const 
 			snprintf(extra, sizeof(extra), ": the other did not");
 		make_ev(&m->trig_ev[1], gone, extra);
 		m->ntrig_ev = 2;
-		pend_add(m, a->seq);
-		pend_add(m, b->seq);
+		pend_add(s, m, a->seq);
+		pend_add(s, m, b->seq);
 	}
 }
 
@@ -400,7 +408,7 @@ static void process(struct state *s, struct mode *m, struct rec *v, size_t n, si
 		/* a lone query after the lost reply: glibc's serial re-send in
 		 * that lookup, or an A query after SERVFAIL (no AAAA follows) */
 		if (m->state == M_CANDIDATE)
-			pend_add(m, r->seq);
+			pend_add(s, m, r->seq);
 		note_failed_a(m, r);
 		return;
 	}
@@ -442,6 +450,12 @@ static void drain(struct state *s, struct client *c, ts_t upto, size_t min_n)
 	memmove(c->v, c->v + k, (c->n - k) * sizeof(*c->v));
 	c->n -= k;
 	s->nrecs -= k;
+	/* give back what a burst grew: otherwise each client keeps the most
+	 * it ever held, and under a long flood the sum creeps up */
+	if (c->alloc > 64 && c->n < c->alloc / 4) {
+		c->alloc /= 2;
+		c->v = xrealloc(c->v, c->alloc * sizeof(*c->v));
+	}
 }
 
 static void txn(void *st, const struct txn *t)
@@ -507,8 +521,10 @@ static void txn(void *st, const struct txn *t)
 
 static void json_ev_time(struct sbuf *sb, const char *key, ts_t t)
 {
-	sbuf_addf(sb, ", \"%s\": %" PRId64 ".%06" PRId64, key, t / NS_PER_SEC,
-		  (t % NS_PER_SEC) / NS_PER_US);
+	char secs[40];
+
+	fmt_secs(secs, sizeof(secs), t); /* right before 1970 too (damaged files) */
+	sbuf_addf(sb, ", \"%s\": %s", key, secs);
 }
 
 static void emit(struct state *s, const struct client *c, const struct mode *m,
@@ -678,7 +694,7 @@ static void finish(void *st, struct findings *out)
 {
 	struct state *s = st;
 	struct kmap_ent **e = kmap_entries(&s->clients);
-	size_t i, k;
+	size_t i, k, pend_alloc = s->pend_alloc;
 
 	for (i = 0; i < s->clients.count; i++) {
 		const struct client *c = e[i]->val;
@@ -701,6 +717,7 @@ static void finish(void *st, struct findings *out)
 		}
 		emit(s, c, &m, out);
 		free(m.pend);
+		s->pend_alloc = pend_alloc; /* the copies' growth is gone again */
 	}
 	free(e);
 }

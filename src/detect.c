@@ -405,7 +405,9 @@ void txn_describe(const struct txn *t, char *buf, size_t n)
 {
 	char name[1100], lat[32], first[32];
 
-	name_str(t->qname, name, sizeof(name));
+	/* evidence lines are short (struct evidence): a long name is cut
+	 * (with "...") so the status and latency still fit after it */
+	name_str(t->qname, name, MIN(sizeof(name), n > 64 ? n - 64 : n));
 	if (t->status == TXN_ANSWERED) {
 		fmt_dur(lat, sizeof(lat), TXN_LATENCY_FIRST(t));
 		snprintf(buf, n, "%s? %s %s%s after %s%s", qtype_str(t->qtype), name,

@@ -1,8 +1,10 @@
 /*
  * input.c: capture files -> struct pkt.
  *
- * Classic pcap is read with libpcap (pcap_fopen_offline_with_tstamp_precision,
- * nanosecond timestamps). pcapng is read by the block reader below, because
+ * Classic pcap is read by read_pcap_fast() below (libpcap's per-packet
+ * freads cost more than everything else dnsvet does; the numbers are at
+ * that function), with libpcap (pcap_fopen_offline_with_tstamp_precision)
+ * for any header it does not know. pcapng is read by the block reader below, because
  * libpcap 1.10 (Debian 12) drops the Enhanced Packet Block's interface id
  * (struct pcap_pkthdr has no field for it) and refuses files whose
  * interfaces have different link types; we need both to keep every packet's
@@ -169,6 +171,7 @@ struct ng_reader {
 	unsigned char *buf;
 	size_t alloc;
 	uint64_t offset; /* of the next block */
+	uint64_t at;	 /* of the block being read: where a warning says we stopped */
 	int section;	 /* sections seen, to name interfaces uniquely */
 	ts_t last_ts;
 };
@@ -208,19 +211,29 @@ static void ng_add_iface(struct ng_reader *r, const unsigned char *b, uint32_t b
 		if (code == 0 || off + 4 + olen > blen - 4)
 			break;
 		if (code == 2 && olen > 0) { /* if_name */
-			size_t n = MIN((size_t)olen, sizeof(name) - 1);
+			size_t i, n = strnlen((const char *)v, olen), kept = 0;
 			struct sbuf sb = SBUF_INIT;
 
-			sbuf_add_escaped(&sb, v, strnlen((const char *)v, n));
-			snprintf(name, sizeof(name), "%s", sb.buf ? sb.buf : "");
+			/* escaped byte by byte, so a long name is cut between
+			 * escapes ("\x1" would name another byte) */
+			for (i = 0; i < n; i++) {
+				sbuf_add_escaped(&sb, v + i, 1);
+				if (sb.len > sizeof(name) - 1)
+					break;
+				kept = sb.len;
+			}
+			if (kept)
+				memcpy(name, sb.buf, kept);
+			name[kept] = '\0';
 			sbuf_release(&sb);
 		} else if (code == 9 && olen >= 1) { /* if_tsresol */
 			unsigned e = v[0] & 0x7f;
 			uint64_t d = 1;
 			unsigned i;
 
-			if (e > 18)
-				e = 18; /* beyond ns nothing fits in 64 bits anyway */
+			/* the largest divisors that fit in 64 bits */
+			if (e > ((v[0] & 0x80) ? 63U : 19U))
+				e = (v[0] & 0x80) ? 63U : 19U;
 			for (i = 0; i < e; i++)
 				d *= (v[0] & 0x80) ? 2 : 10;
 			nif->tsdiv = d ? d : 1000000;
@@ -243,6 +256,8 @@ static int ng_read_block(struct ng_reader *r, uint32_t *type, uint32_t *len,
 {
 	unsigned char hdr[8];
 	size_t n = fread(hdr, 1, 8, r->fp);
+
+	r->at = r->offset;
 
 	if (n == 0)
 		return 0;
@@ -285,6 +300,11 @@ static int ng_read_block(struct ng_reader *r, uint32_t *type, uint32_t *len,
 			*why = "file ends inside a section header";
 			return -1;
 		}
+		/* a new major version may change any block: do not guess */
+		if (ng16(r, r->buf + 12) != 1) {
+			*why = "section header of a pcapng major version other than 1";
+			return -1;
+		}
 		r->offset += *len;
 		return 1;
 	}
@@ -311,19 +331,24 @@ static int ng_read_block(struct ng_reader *r, uint32_t *type, uint32_t *len,
 	return 1;
 }
 
-static ts_t ng_ts(const struct ng_iface *nif, uint64_t ticks)
+/*
+ * Ticks of an interface -> ns since the epoch, in 128-bit arithmetic so no
+ * resolution (10^-19 to 2^-63 s) loses the fraction. A damaged block or
+ * if_tsoffset can name a time int64 nanoseconds cannot hold, and times
+ * near that limit would overflow later sums (time + window): anything
+ * beyond +-2^62 ns (146 years from 1970) is refused with -1.
+ */
+#define TS_LIMIT (INT64_C(1) << 62)
+static int ng_ts(const struct ng_iface *nif, uint64_t ticks, ts_t *out)
 {
-	ts_t sec = (ts_t)(ticks / nif->tsdiv);
-	uint64_t rem = ticks % nif->tsdiv;
-	ts_t ns;
+	__int128 t = (__int128)(ticks / nif->tsdiv) + nif->tsoff;
 
-	if (nif->tsdiv == NS_PER_SEC)
-		ns = (ts_t)rem;
-	else if (nif->tsdiv < NS_PER_SEC)
-		ns = (ts_t)(rem * (uint64_t)(NS_PER_SEC / (ts_t)nif->tsdiv));
-	else
-		ns = (ts_t)(rem / (nif->tsdiv / (uint64_t)NS_PER_SEC));
-	return (sec + nif->tsoff) * NS_PER_SEC + ns;
+	t = t * NS_PER_SEC + (__int128)((unsigned __int128)(ticks % nif->tsdiv) * NS_PER_SEC /
+					nif->tsdiv);
+	if (t > TS_LIMIT || t < -TS_LIMIT)
+		return -1;
+	*out = (ts_t)t;
+	return 0;
 }
 
 /* Returns 0 when done (warning printed if the file was cut short). */
@@ -386,7 +411,8 @@ static int read_pcapng(struct input *in, FILE *fp, int fileno_, const char *path
 			p.data = b + 28;
 			p.caplen = caplen;
 			p.len = origlen;
-			p.ts = ng_ts(&r.ifs[ifid], ticks);
+			if (ng_ts(&r.ifs[ifid], ticks, &p.ts) < 0)
+				p.ts = r.last_ts; /* out of range: keep the clock sane */
 			p.linktype = r.ifs[ifid].linktype;
 			p.ifindex = r.ifs[ifid].global;
 		} else if (type == 3) { /* SPB: no timestamp, interface 0 */
@@ -420,7 +446,7 @@ static int read_pcapng(struct input *in, FILE *fp, int fileno_, const char *path
 		if (!in->quiet)
 			warning("'%s' is damaged or truncated after frame %" PRIu64
 			" (byte offset %" PRIu64 "): %s; results cover what was read",
-			path, frame, r.offset, why);
+			path, frame, r.at, why);
 	}
 	free(r.buf);
 	free(r.ifs);
@@ -618,8 +644,9 @@ static int read_pcap_fast(struct input *in, FILE *fp, int fileno_, const char *p
 	return 0;
 }
 
-/* Open path, sniff the magic and return a stream positioned at byte 0. */
-static FILE *open_capture(const char *path, int *is_ng)
+/* Open path, sniff the magic and return a stream positioned at byte 0.
+ * Messages call the file name (what the user gave). */
+static FILE *open_capture(const char *path, const char *name, int *is_ng)
 {
 	unsigned char magic[4];
 	FILE *fp;
@@ -632,18 +659,18 @@ static FILE *open_capture(const char *path, int *is_ng)
 	} else {
 		fp = fopen(path, "rb");
 		if (!fp) {
-			error("unable to open '%s': %s", path, strerror(errno));
+			error("unable to open '%s': %s", name, strerror(errno));
 			return NULL;
 		}
 		if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
-			error("'%s' is a directory, not a capture file", path);
+			error("'%s' is a directory, not a capture file", name);
 			fclose(fp);
 			return NULL;
 		}
 	}
 	n = fread(magic, 1, 4, fp);
 	if (n < 4) {
-		error("'%s' is not a capture file: %s", path,
+		error("'%s' is not a capture file: %s", name,
 		      n == 0 ? "it is empty" : "it is shorter than a file header");
 		if (fp != stdin)
 			fclose(fp);
@@ -654,7 +681,7 @@ static FILE *open_capture(const char *path, int *is_ng)
 	if (!*is_ng && m != 0xa1b2c3d4 && m != 0xd4c3b2a1 && m != 0xa1b23c4d &&
 	    m != 0x4d3cb2a1) {
 		error("'%s' is not a capture file (no pcap or pcapng magic number; "
-		      "first bytes %02x %02x %02x %02x)", path, magic[0], magic[1],
+		      "first bytes %02x %02x %02x %02x)", name, magic[0], magic[1],
 		      magic[2], magic[3]);
 		if (fp != stdin)
 			fclose(fp);
@@ -664,6 +691,11 @@ static FILE *open_capture(const char *path, int *is_ng)
 		return fp;
 	/* a pipe: hand the sniffed bytes back in front of the stream */
 	return push_back(fp, magic, 4);
+}
+
+static const char *input_shown_name(const struct input *in, int i)
+{
+	return in->names && in->names[i] ? in->names[i] : in->paths[i];
 }
 
 int input_check(struct input *in)
@@ -678,7 +710,7 @@ int input_check(struct input *in)
 				return error("'-' (standard input) given more than once");
 			continue; /* checked when read */
 		}
-		fp = open_capture(in->paths[i], &is_ng);
+		fp = open_capture(in->paths[i], input_shown_name(in, i), &is_ng);
 		if (!fp)
 			return -1;
 		fclose(fp);
@@ -691,29 +723,29 @@ int input_run(struct input *in, pkt_fn fn, void *ctx)
 	int i, is_ng;
 
 	for (i = 0; i < in->npaths; i++) {
-		const char *path = in->paths[i];
+		const char *path = in->paths[i], *name = input_shown_name(in, i);
 		FILE *fp;
 		int rc;
 
 		if (in->stop && *in->stop)
 			break;
-		input_register_file(i, path);
-		fp = open_capture(path, &is_ng);
+		input_register_file(i, name);
+		fp = open_capture(path, name, &is_ng);
 		if (!fp)
 			return -1;
 		if (is_ng) {
-			rc = read_pcapng(in, fp, i, path, fn, ctx);
+			rc = read_pcapng(in, fp, i, name, fn, ctx);
 			if (fp != stdin)
 				fclose(fp);
 		} else {
 			unsigned char hdr[24];
 
-			rc = read_pcap_fast(in, fp, i, path, fn, ctx, hdr);
+			rc = read_pcap_fast(in, fp, i, name, fn, ctx, hdr);
 			if (rc == 1) {
 				/* not a header we read ourselves: libpcap's turn */
 				if (fp == stdin || fseek(fp, 0, SEEK_SET) != 0)
 					fp = push_back(fp, hdr, 24);
-				rc = read_pcap(in, fp, i, path, fn, ctx);
+				rc = read_pcap(in, fp, i, name, fn, ctx);
 			}
 		}
 		if (rc < 0)

@@ -32,6 +32,8 @@ struct input_stats {
 
 struct input {
 	char **paths;
+	char **names; /* shown in messages instead of paths (NULL: the paths);
+		       * tx reads standard input from a spool file, named "-" */
 	int npaths;
 	struct input_stats st;
 	volatile int *stop; /* set asynchronously to stop early (signals) */

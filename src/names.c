@@ -9,6 +9,7 @@
 #include "names.h"
 #include "ptrmap.h"
 
+#include <ctype.h>
 #include <ldns/ldns.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,9 +80,30 @@ void name_to_text(const uint8_t *wire, uint8_t len, struct sbuf *sb)
 const char *name_str(const struct name *n, char *buf, size_t size)
 {
 	struct sbuf sb = SBUF_INIT;
+	size_t i = 0, tok;
 
+	if (!size)
+		return buf;
 	name_to_text(n->wire, n->len, &sb);
-	snprintf(buf, size, "%s", sb.buf ? sb.buf : ".");
+	if (sb.len < size) {
+		memcpy(buf, sb.buf, sb.len + 1);
+		sbuf_release(&sb);
+		return buf;
+	}
+	/* too long: cut between escapes ("\DDD", "\c"), never inside one,
+	 * and say so, so a reader cannot take "\02" for a whole escape */
+	while (i < sb.len) {
+		tok = sb.buf[i] != '\\' ? 1 : isdigit((unsigned char)sb.buf[i + 1]) ? 4 : 2;
+		if (i + tok + 4 > size)
+			break;
+		i += tok;
+	}
+	if (size >= 4) {
+		memcpy(buf, sb.buf, i);
+		memcpy(buf + i, "...", 4);
+	} else {
+		buf[0] = '\0';
+	}
 	sbuf_release(&sb);
 	return buf;
 }

@@ -26,7 +26,8 @@ size_t names_live(void);
  * byte that is not printable comes out as \DDD, so the text is safe for a
  * terminal. Appends to sb. */
 void name_to_text(const uint8_t *wire, uint8_t len, struct sbuf *sb);
-/* Same, into a caller buffer (truncated if it must be). */
+/* Same, into a caller buffer. A name that does not fit is cut between
+ * escapes and ends in "..." (a 1,100-byte buffer holds every name). */
 const char *name_str(const struct name *n, char *buf, size_t size);
 
 /* "A", "AAAA", "TYPE65534"...; static storage */

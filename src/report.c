@@ -174,7 +174,10 @@ static void frame_json(struct sbuf *sb, const char *key, struct frameref fr)
 
 static void json_time(struct sbuf *sb, ts_t t)
 {
-	sbuf_addf(sb, "%" PRId64 ".%06" PRId64, t / NS_PER_SEC, (t % NS_PER_SEC) / NS_PER_US);
+	char buf[40];
+
+	fmt_secs(buf, sizeof(buf), t);
+	sbuf_addstr(sb, buf);
 }
 
 static void json_strs(struct sbuf *sb, const char *key, char *const *arr, int n)

@@ -322,6 +322,14 @@ void fmt_time(char *buf, size_t n, ts_t t)
 		 tm.tm_hour, tm.tm_min, tm.tm_sec, us);
 }
 
+void fmt_secs(char *buf, size_t n, ts_t t)
+{
+	uint64_t a = t < 0 ? -(uint64_t)t : (uint64_t)t;
+
+	snprintf(buf, n, "%s%" PRIu64 ".%06" PRIu64, t < 0 ? "-" : "", a / NS_PER_SEC,
+		 a % NS_PER_SEC / NS_PER_US);
+}
+
 void fmt_dur(char *buf, size_t n, ts_t d)
 {
 	if (d < 0)

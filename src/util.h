@@ -92,6 +92,9 @@ typedef int64_t ts_t;
 
 /* "2024-01-02 03:04:05.123456" in UTC (TZ ignored: reports are comparable). */
 void fmt_time(char *buf, size_t n, ts_t t);
+/* Seconds since the epoch with microseconds, "1476976981.075993", for JSON;
+ * right for times before 1970 too ("-0.250000"), which damaged files have. */
+void fmt_secs(char *buf, size_t n, ts_t t);
 /* Latency or duration in a human unit: "812us", "12.4ms", "5.003s". */
 void fmt_dur(char *buf, size_t n, ts_t d);
 

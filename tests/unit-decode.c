@@ -269,6 +269,34 @@ static void test_tcp(void)
 	CHECK_EQ("tcp nosyn: right message", 2, ngot ? got[0].id : 0);
 }
 
+/* The byte budget over all streams: connections that announce a big
+ * message and never finish it are dropped, oldest first, and counted. */
+static void test_tcp_budget(void)
+{
+	struct decode_config cfg;
+	uint8_t big[1200], f[1400];
+	size_t fl;
+	uint16_t i;
+
+	decode_config_default(&cfg);
+	cfg.tcp_max_bytes = 5000; /* room for two 2 KiB buffers, not three */
+	decoder_release(&d);
+	decoder_init(&d, &cfg, collect, NULL);
+	ngot = 0;
+	memset(big, 'x', sizeof(big));
+	put16(big, 60000); /* a message of 60000 bytes, of which 1200 come */
+	for (i = 0; i < 4; i++) {
+		fl = mk_tcp4(f, C2, S1, (uint16_t)(41000 + i), 53, 100, 0x02, NULL, 0);
+		feed(f, fl, 2u * i + 1);
+		fl = mk_tcp4(f, C2, S1, (uint16_t)(41000 + i), 53, 101, 0x18, big, sizeof(big));
+		feed(f, fl, 2u * i + 2);
+	}
+	CHECK_EQ("tcp budget: oldest streams dropped", 2, d.st.tcp_evictions);
+	CHECK_EQ("tcp budget: counted as tcp-evicted", 2, d.st.problems[DP_TCP_EVICTED]);
+	decoder_finish(&d);
+	CHECK_EQ("tcp budget: the rest end incomplete", 4, d.st.problems[DP_TCP_EVICTED]);
+}
+
 int main(void)
 {
 	test_udp_and_vlan();
@@ -277,6 +305,7 @@ int main(void)
 	test_edns();
 	test_fragments();
 	test_tcp();
+	test_tcp_budget();
 	decoder_release(&d);
 	return unit_failed;
 }
