@@ -87,7 +87,7 @@ static void *pool_get(struct pool *p)
 		memcpy(&p->free, x, sizeof(void *));
 		return x;
 	}
-	if (p->next + p->size > p->end) {
+	if (!p->next || (size_t)(p->end - p->next) < p->size) {
 		p->blocks = xrealloc(p->blocks, (p->nblocks + 1) * sizeof(*p->blocks));
 		p->next = p->blocks[p->nblocks++] = xcalloc_big(POOL_BLOCK);
 		p->end = p->next + POOL_BLOCK;
