@@ -744,31 +744,13 @@ void rules_add_builtin(struct rules *rs, const char *text, const char *why)
 	rs->v[rs->n - 1].where = xstrdup(why);
 }
 
-static int enabled_in(const char *only, const char *name)
-{
-	size_t n = strlen(name);
-	const char *s = only;
-
-	if (!only)
-		return 1;
-	while (*s) {
-		const char *c = strchr(s, ',');
-		size_t len = c ? (size_t)(c - s) : strlen(s);
-
-		if (len == n && !strncmp(s, name, n))
-			return 1;
-		s += len + (c ? 1 : 0);
-	}
-	return 0;
-}
-
 void rules_add_defaults(struct rules *rs, int level, const char *only, const char *why)
 {
 	size_t i;
 	char text[128];
 
 	for (i = 0; i < ndetectors; i++) {
-		if (!enabled_in(only, detectors[i]->name))
+		if (!detect_enabled(only, detectors[i]->name))
 			continue;
 		snprintf(text, sizeof(text), "%s severity < %s", detectors[i]->name,
 			 severity_str(level));

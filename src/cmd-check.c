@@ -457,17 +457,6 @@ static void write_markdown(FILE *out, struct check *c)
 
 /* ---- JSON ------------------------------------------------------------------- */
 
-static void json_frame(struct sbuf *sb, const char *key, struct frameref fr)
-{
-	if (!fr.frame) {
-		sbuf_addf(sb, "\"%s\": null", key);
-		return;
-	}
-	sbuf_addf(sb, "\"%s\": {\"file\": ", key);
-	sbuf_add_json_str(sb, input_file_name(fr.file));
-	sbuf_addf(sb, ", \"frame\": %u}", fr.frame);
-}
-
 /* actual and limit in the unit of the JSON report: latency in ms */
 static const char *json_unit(const struct rule *r, double *scale)
 {
@@ -546,9 +535,9 @@ static void json_rule(struct sbuf *sb, struct check *c, size_t i)
 		fmt_secs(secs, sizeof(secs), e->ev[j].ts); /* right before 1970 too */
 		sbuf_addf(sb, "%s{\"txn\": %" PRIu64 ", \"time\": %s, ",
 			  j ? ", " : "", e->ev[j].txn_seq, secs);
-		json_frame(sb, "query", e->ev[j].q);
+		report_frame_json(sb, "query", e->ev[j].q);
 		sbuf_addstr(sb, ", ");
-		json_frame(sb, "response", e->ev[j].r);
+		report_frame_json(sb, "response", e->ev[j].r);
 		sbuf_addstr(sb, ", \"what\": ");
 		sbuf_add_json_str(sb, e->ev[j].what);
 		sbuf_addch(sb, '}');

@@ -205,7 +205,7 @@ static int detector_index(const char *name)
 	return -1;
 }
 
-static int enabled_by(const char *only, const char *name)
+int detect_enabled(const char *only, const char *name)
 {
 	const char *s = only;
 	size_t n = strlen(name);
@@ -287,7 +287,7 @@ struct detect_ctx *detect_new(const struct detect_config *cfg)
 		BUG("too many detectors for the tag mask");
 	dc->cfg = cfg;
 	for (i = 0; i < ndetectors; i++) {
-		dc->enabled[i] = enabled_by(cfg->only, detectors[i]->name);
+		dc->enabled[i] = detect_enabled(cfg->only, detectors[i]->name);
 		if (dc->enabled[i] && detectors[i]->init)
 			dc->state[i] = detectors[i]->init(dc);
 		if (dc->enabled[i] && detectors[i]->txn) {

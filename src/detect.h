@@ -113,6 +113,8 @@ int detect_config_set(struct detect_config *cfg, const char *assignment); /* "a.
 int detect_config_file(struct detect_config *cfg, const char *path);
 void detect_config_free(struct detect_config *cfg);
 
+/* Is detector name in the comma list only (--detectors)? NULL = all. */
+int detect_enabled(const char *only, const char *name);
 struct detect_ctx *detect_new(const struct detect_config *cfg);
 void detect_txn(struct detect_ctx *dc, const struct txn *t);
 void detect_lookup(struct detect_ctx *dc, const struct lookup *l);

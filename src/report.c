@@ -161,7 +161,7 @@ void report_finding_text(struct sbuf *sb, const struct finding *f, int color)
 	}
 }
 
-static void frame_json(struct sbuf *sb, const char *key, struct frameref fr)
+void report_frame_json(struct sbuf *sb, const char *key, struct frameref fr)
 {
 	if (!fr.frame) {
 		sbuf_addf(sb, "\"%s\": null", key);
@@ -225,9 +225,9 @@ void report_finding_json(struct sbuf *sb, const struct finding *f)
 		sbuf_addf(sb, "\"txn\": %" PRIu64 ", \"time\": ", e->txn_seq);
 		json_time(sb, e->ts);
 		sbuf_addstr(sb, ", ");
-		frame_json(sb, "query", e->q);
+		report_frame_json(sb, "query", e->q);
 		sbuf_addstr(sb, ", ");
-		frame_json(sb, "response", e->r);
+		report_frame_json(sb, "response", e->r);
 		sbuf_addstr(sb, ", \"what\": ");
 		sbuf_add_json_str(sb, e->what);
 		sbuf_addch(sb, '}');

@@ -22,5 +22,7 @@ void report_json(FILE *out, struct analysis *a, const struct report_opts *ro);
 void report_finding_text(struct sbuf *sb, const struct finding *f, int color);
 void report_finding_json(struct sbuf *sb, const struct finding *f);
 void report_summary_json(struct sbuf *sb, struct analysis *a);
+/* "KEY": {"file": ..., "frame": N}, or "KEY": null without a frame */
+void report_frame_json(struct sbuf *sb, const char *key, struct frameref fr);
 
 #endif
