@@ -8,6 +8,13 @@
 #include <string.h>
 #include <time.h>
 
+char **analysis_add_path(char **paths, int *npaths, char *path)
+{
+	paths = xrealloc(paths, (size_t)(*npaths + 1) * sizeof(*paths));
+	paths[(*npaths)++] = path;
+	return paths;
+}
+
 void analysis_opts_init(struct analysis_opts *o)
 {
 	memset(o, 0, sizeof(*o));

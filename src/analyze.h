@@ -73,6 +73,9 @@ enum {
 	"  -j, --jobs N          2: decode in a second process; 3: decode, match and\n" \
 	"                        report in three (same output; dnsvet-report(1))\n"
 
+/* Append path to a command's list of inputs (-r FILE or an argument). */
+char **analysis_add_path(char **paths, int *npaths, char *path);
+
 void analysis_opts_init(struct analysis_opts *o);
 /* 0 if handled, -1 on a bad value (error printed), 1 if not ours */
 int analysis_option(struct analysis_opts *o, int opt, const char *arg);

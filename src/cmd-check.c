@@ -699,8 +699,7 @@ int cmd_check(int argc, char **argv)
 		}
 	}
 	for (i = optind; i < argc; i++) {
-		paths = xrealloc(paths, (size_t)(npaths + 1) * sizeof(*paths));
-		paths[npaths++] = argv[i];
+		paths = analysis_add_path(paths, &npaths, argv[i]);
 	}
 	if (!npaths) {
 		error("no capture file given");

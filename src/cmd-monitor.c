@@ -632,8 +632,7 @@ int cmd_monitor(int argc, char **argv)
 			fputs(cmd_monitor_usage, stdout);
 			goto done;
 		case 'r':
-			paths = xrealloc(paths, (size_t)(npaths + 1) * sizeof(*paths));
-			paths[npaths++] = optarg;
+			paths = analysis_add_path(paths, &npaths, optarg);
 			break;
 		case 'i':
 			co.ifaces = xrealloc(co.ifaces, (size_t)(co.nifaces + 1) * sizeof(*co.ifaces));

@@ -54,8 +54,7 @@ int cmd_report(int argc, char **argv)
 			fputs(cmd_report_usage, stdout);
 			return EXIT_OK;
 		case 'r':
-			paths = xrealloc(paths, (size_t)(npaths + 1) * sizeof(*paths));
-			paths[npaths++] = optarg;
+			paths = analysis_add_path(paths, &npaths, optarg);
 			break;
 		case 'w':
 			out_path = optarg;
@@ -87,8 +86,7 @@ int cmd_report(int argc, char **argv)
 		}
 	}
 	for (i = optind; i < argc; i++) {
-		paths = xrealloc(paths, (size_t)(npaths + 1) * sizeof(*paths));
-		paths[npaths++] = argv[i];
+		paths = analysis_add_path(paths, &npaths, argv[i]);
 	}
 	if (!npaths) {
 		error("no capture file given");

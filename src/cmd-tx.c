@@ -295,8 +295,7 @@ int cmd_tx(int argc, char **argv)
 			fputs(cmd_tx_usage, stdout);
 			return EXIT_OK;
 		case 'r':
-			paths = xrealloc(paths, (size_t)(npaths + 1) * sizeof(*paths));
-			paths[npaths++] = optarg;
+			paths = analysis_add_path(paths, &npaths, optarg);
 			break;
 		case OPT_JSON: to.json = 1; break;
 		case OPT_CLIENT:
@@ -344,8 +343,7 @@ int cmd_tx(int argc, char **argv)
 		}
 	}
 	for (i = optind; i < argc; i++) {
-		paths = xrealloc(paths, (size_t)(npaths + 1) * sizeof(*paths));
-		paths[npaths++] = argv[i];
+		paths = analysis_add_path(paths, &npaths, argv[i]);
 	}
 	if (!npaths) {
 		error("no capture file given");
