@@ -417,7 +417,7 @@ void report_text(FILE *out, struct analysis *a, const struct report_opts *ro)
 	fprintf(out, "  open at end        %10" PRIu64 "   capture ended inside their window\n",
 		m->open_at_end);
 	fprintf(out, "  orphan responses   %10" PRIu64 "   (+%" PRIu64
-		" answering queries sent before the capture started)\n", m->orphans,
+		" early: their query was sent before the capture or not captured)\n", m->orphans,
 		m->before_capture);
 	fprintf(out, "  mismatched         %10" PRIu64 "   right id and ports, other question (ignored, as glibc does)\n",
 		m->mismatched);
