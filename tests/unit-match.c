@@ -260,6 +260,34 @@ int main(void)
 	st = matcher_stats(mt);
 	CHECK_EQ("tombs: duplicates found across growth", 3, st->duplicates);
 	CHECK_EQ("tombs: unknown answer is no duplicate", 1, st->before_capture);
+
+	/* tomb times are kept modulo 2^32 microseconds (71.6 minutes): an
+	 * answer repeated that long plus 1 s later is no duplicate, however
+	 * the truncated times compare */
+	reset(0);
+	Q(1000, 3, 9003, "gap.example", 1);
+	R(1001, 3, 9003, "gap.example", 1, 0);
+	R(1002, 3, 9003, "gap.example", 1, 0);
+	Q(1001 + 4294967 + 1000, 4, 9004, "other.example", 1);
+	R(1001 + 4294967 + 1000, 3, 9003, "gap.example", 1, 0);
+	st = matcher_stats(mt);
+	CHECK_EQ("tombs: duplicate within the window", 1, st->duplicates);
+	CHECK_EQ("tombs: after 2^32 us + 1 s, an orphan", 1, st->orphans);
+	/* and a window of two hours still finds a duplicate 80 minutes on */
+	{
+		struct match_config cfg;
+
+		match_config_default(&cfg);
+		cfg.window = (ts_t)7200 * NS_PER_SEC;
+		matcher_free(mt);
+		mt = matcher_new(&cfg, on_txn, on_lookup, NULL);
+		Q(1000, 5, 9005, "long.example", 1);
+		R(1001, 5, 9005, "long.example", 1, 0);
+		Q(1000 + 80 * 60000, 6, 9006, "other.example", 1);
+		R(1001 + 80 * 60000, 5, 9005, "long.example", 1, 0);
+		st = matcher_stats(mt);
+		CHECK_EQ("tombs: 2 h window, duplicate 80 min later", 1, st->duplicates);
+	}
 	matcher_free(mt);
 	return unit_failed;
 }
