@@ -111,6 +111,13 @@ static void on_msg(void *ctx, const struct dnsmsg *m)
 	matcher_msg(a->mt, m);
 }
 
+static void on_hint(void *ctx, const struct dnsmsg *m, uint16_t id, int qr)
+{
+	struct analysis *a = ctx;
+
+	matcher_prefetch(a->mt, m->proto, &m->src, m->sport, &m->dst, m->dport, id, qr);
+}
+
 static void progress(struct analysis *a, int final)
 {
 	struct timespec now;
@@ -151,6 +158,7 @@ void analysis_init(struct analysis *a, struct analysis_opts *o, char **paths, in
 	a->in.npaths = npaths;
 	a->in.progress = !o->no_progress && progress_wanted();
 	decoder_init(&a->dec, &o->dcfg, on_msg, a);
+	a->dec.hint = on_hint;
 	a->mt = matcher_new(&o->mcfg, on_txn, on_lookup, a);
 	stats_init(&a->st);
 	o->detcfg.window = o->mcfg.window;

@@ -158,6 +158,8 @@ void decode_l4(struct decoder *d, struct l4info *li, const uint8_t *p, uint32_t 
 	m.sport = sport;
 	m.dport = dport;
 	d->st.dns_udp++;
+	if (d->hint && n >= 8 + 4)
+		d->hint(d->ctx, &m, be16(p + 8), p[10] >> 7);
 	if (ulen > n) /* cut by the snaplen: parse what is there */
 		decode_dns(d, &m, p + 8, n - 8, 1);
 	else

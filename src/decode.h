@@ -42,6 +42,11 @@ extern const char *const dp_names[DP_MAX];
 extern const char *const dp_descr[DP_MAX];
 
 typedef void (*msg_fn)(void *ctx, const struct dnsmsg *m);
+/* Called for a UDP datagram on a DNS port before its DNS message is
+ * parsed, with the addresses, ports and protocol of m set and the DNS id
+ * and QR bit from the header: a chance to start loading what the message
+ * will need (matcher_prefetch()) while the parse runs. */
+typedef void (*hint_fn)(void *ctx, const struct dnsmsg *m, uint16_t id, int qr);
 
 struct frag_table;
 struct tcp_table;
@@ -72,6 +77,7 @@ struct decoder {
 	struct frag_table *frags;
 	struct tcp_table *tcp;
 	msg_fn fn;
+	hint_fn hint; /* may be NULL */
 	void *ctx;
 	ts_t now;
 	int32_t sll2_cache[256]; /* kernel ifindex -> interface id + 1 */

@@ -576,6 +576,9 @@ static void on_query(struct matcher *mt, const struct dnsmsg *m, const struct fr
 	uint32_t i = ptrmap_first(&mt->tb, h);
 	struct txn *t;
 
+	/* the lookup table's slot, needed after the open-query search */
+	__builtin_prefetch(&mt->lb.s[ptrmap_first(&mt->lb,
+		hash_mix(addr_hash(&m->src, ((uint64_t)m->qtype << 16) | m->qclass) ^ m->qname_hash))]);
 	mt->st.queries++;
 	while ((t = ptrmap_next(&mt->tb, h, &i))) {
 		if (txn_same_key(t, m->proto, &m->src, m->sport, &m->dst, m->dport, m->id) &&
@@ -697,6 +700,22 @@ static void on_response(struct matcher *mt, const struct dnsmsg *m, const struct
 	}
 	mt->st.orphans++;
 	add_example(mt->st.orphan_ex, &mt->st.norphan_ex, fr, 0);
+}
+
+/*
+ * The first probe of the open-query table misses the cache for most
+ * messages (the table is MBs, touched at random): on the bench trace it
+ * was 57 % of matcher_msg()'s time. The decoder calls this before it
+ * parses the DNS message, so the load overlaps the parse.
+ */
+void matcher_prefetch(struct matcher *mt, uint8_t proto, const struct addr *src,
+		      uint16_t sport, const struct addr *dst, uint16_t dport, uint16_t id,
+		      int response)
+{
+	uint64_t h = response ? txn_key(proto, dst, dport, src, sport, id)
+			      : txn_key(proto, src, sport, dst, dport, id);
+
+	__builtin_prefetch(&mt->tb.s[ptrmap_first(&mt->tb, h)]);
 }
 
 void matcher_msg(struct matcher *mt, const struct dnsmsg *m)

@@ -71,6 +71,11 @@ struct matcher;
 void match_config_default(struct match_config *cfg);
 struct matcher *matcher_new(const struct match_config *cfg, txn_fn tf, lookup_fn lf, void *ctx);
 void matcher_msg(struct matcher *mt, const struct dnsmsg *m);
+/* A message with these addresses, ports and id is coming: start loading
+ * the slot of the open-query table it will look at (a hint, no effect). */
+void matcher_prefetch(struct matcher *mt, uint8_t proto, const struct addr *src,
+		      uint16_t sport, const struct addr *dst, uint16_t dport, uint16_t id,
+		      int response);
 /* Let time pass without traffic (live capture idle ticks). */
 void matcher_advance(struct matcher *mt, ts_t now);
 /* End of input: finish every open transaction and lookup. */
