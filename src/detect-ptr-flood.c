@@ -62,7 +62,8 @@ struct window {
 struct state {
 	struct detect_ctx *dc;
 	struct series sec;
-	struct kmap clients, servers, nets24;
+	struct kmap servers, nets24;
+	struct dk_clients clients;
 	uint32_t *net16; /* 65,536 counters, allocated on first IPv4 PTR */
 	uint64_t ptr, ptr_v4, ptr_v6;
 	struct tagbuf tags;
@@ -78,7 +79,7 @@ static void *init(struct detect_ctx *dc)
 
 	s->dc = dc;
 	series_init(&s->sec, NCOLS);
-	kmap_init(&s->clients, sizeof(struct ecnt), 65536);
+	dk_clients_init(&s->clients, sizeof(struct ecnt), 65536);
 	kmap_init(&s->servers, sizeof(struct ecnt), 4096);
 	kmap_init(&s->nets24, sizeof(struct ncnt), 65536);
 	tagbuf_init(&s->tags, TAGBUF_DEFAULT_CAP);
@@ -135,7 +136,7 @@ static void txn(void *st, const struct txn *t)
 		series_add(&s->sec, t->first_ts, COL_NOANS, 1);
 	if (t->status == TXN_OPEN_AT_END)
 		series_add(&s->sec, t->first_ts, COL_OPEN, 1);
-	c = kmap_get(&s->clients, k, dk_addr_key(&t->client, k), NULL);
+	c = dk_client(&s->clients, s->dc, &t->client, NULL);
 	c->ptr++;
 	c->sf += (uint64_t)sf;
 	c->noans += (uint64_t)noans;
@@ -466,7 +467,7 @@ static void finish(void *st, struct findings *out)
 		top_nets(s, f);
 		finding_affected(f->names, &f->nnames, buf);
 	}
-	list_ents(s, f, &s->clients, 0);
+	list_ents(s, f, &s->clients.map, 0);
 	list_ents(s, f, &s->servers, 1);
 	if (s->tags.dropped)
 		sbuf_addf(&f->details, "    (tags: only the first %zu PTR transactions are tagged)\n", s->tags.cap);
@@ -514,7 +515,7 @@ static void destroy(void *st)
 	struct state *s = st;
 
 	series_free(&s->sec);
-	kmap_free(&s->clients);
+	dk_clients_free(&s->clients);
 	kmap_free(&s->servers);
 	kmap_free(&s->nets24);
 	free(s->net16);

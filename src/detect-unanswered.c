@@ -11,6 +11,7 @@
  */
 #include "config.h"
 #include "detect.h"
+#include "detkit.h"
 #include "input.h"
 #include "kmap.h"
 #include "names.h"
@@ -40,7 +41,8 @@ struct state {
 	uint64_t txns, lost;
 	ts_t first, last;
 	struct series sec;
-	struct kmap servers, clients, ifaces;
+	struct kmap servers, ifaces;
+	struct dk_clients clients;
 	/* evidence: the first few unanswered, and the first of each burst
 	 * is picked at finish from these */
 	struct evidence ex[FINDING_MAX_EVIDENCE];
@@ -54,7 +56,7 @@ static void *init(struct detect_ctx *dc)
 	s->dc = dc;
 	series_init(&s->sec, NCOLS);
 	kmap_init(&s->servers, sizeof(struct cnt), 4096);
-	kmap_init(&s->clients, sizeof(struct cnt), 65536);
+	dk_clients_init(&s->clients, sizeof(struct cnt), 65536);
 	kmap_init(&s->ifaces, sizeof(struct cnt), 1024);
 	return s;
 }
@@ -80,7 +82,7 @@ static void txn(void *st, const struct txn *t)
 	c = kmap_get(&s->servers, k, akey(&t->server, k), NULL);
 	c->txns++;
 	c->lost += (uint64_t)lost;
-	c = kmap_get(&s->clients, k, akey(&t->client, k), NULL);
+	c = dk_client(&s->clients, s->dc, &t->client, NULL);
 	c->txns++;
 	c->lost += (uint64_t)lost;
 	if (t->ifindex >= 0) {
@@ -182,7 +184,7 @@ static void finish(void *st, struct findings *out)
 	finding_set(&f->summary, "%" PRIu64 " of %" PRIu64 " queries (%.2f%%) got no answer within %.1f s",
 		    s->lost, s->txns, 100.0 * ratio, (double)detect_window(dc) / NS_PER_SEC);
 	list_worst(f, "server", &s->servers, 'a', f->servers, &f->nservers);
-	list_worst(f, "client", &s->clients, 'a', f->clients, &f->nclients);
+	list_worst(f, "client", &s->clients.map, 'a', f->clients, &f->nclients);
 	list_worst(f, "interface", &s->ifaces, 'i', f->ifaces, &f->nifaces);
 
 	/* bursts: consecutive seconds where most queries were lost */
@@ -251,7 +253,7 @@ static void destroy(void *st)
 
 	series_free(&s->sec);
 	kmap_free(&s->servers);
-	kmap_free(&s->clients);
+	dk_clients_free(&s->clients);
 	kmap_free(&s->ifaces);
 	free(s);
 }

@@ -21,6 +21,8 @@
  */
 #include "config.h"
 #include "detect.h"
+#include "detkit.h"
+#include "kmap.h"
 #include "names.h"
 
 #include <errno.h>
@@ -193,6 +195,10 @@ struct detect_ctx {
 		void *state;
 	} on_lookup[32];
 	int non_txn, non_lookup;
+	/* detect_client(): numbers by address, and the current one */
+	struct kmap client_ids;
+	const struct addr *cur_client;
+	uint32_t cur_id;
 	/* detect_param() answers, by the addresses of the two strings */
 	struct {
 		const char *det, *param;
@@ -307,6 +313,8 @@ uint32_t detect_tags(const struct detect_ctx *dc, uint64_t seq)
 struct detect_ctx *detect_new(const struct detect_config *cfg)
 {
 	struct detect_ctx *dc = xcalloc(1, sizeof(*dc));
+
+	kmap_init(&dc->client_ids, sizeof(uint32_t), DETECT_MAX_CLIENTS);
 	size_t i;
 
 	if (ndetectors > 32)
@@ -328,10 +336,32 @@ struct detect_ctx *detect_new(const struct detect_config *cfg)
 	return dc;
 }
 
+#define ID_UNSET (DETECT_NO_CLIENT - 1)
+
+uint32_t detect_client(struct detect_ctx *dc)
+{
+	uint8_t k[DK_ADDR_KEY];
+	uint32_t *id;
+	int over;
+
+	if (dc->cur_id != ID_UNSET)
+		return dc->cur_id;
+	if (!dc->cur_client)
+		BUG("detect_client() outside a detector's txn or lookup call");
+	id = kmap_get(&dc->client_ids, k, dk_addr_key(dc->cur_client, k), &over);
+	if (over)
+		return dc->cur_id = DETECT_NO_CLIENT;
+	if (!*id)
+		*id = (uint32_t)dc->client_ids.count; /* 1-based in the map */
+	return dc->cur_id = *id - 1;
+}
+
 void detect_txn(struct detect_ctx *dc, const struct txn *t)
 {
 	int i;
 
+	dc->cur_client = &t->client;
+	dc->cur_id = ID_UNSET;
 	for (i = 0; i < dc->non_txn; i++)
 		dc->on_txn[i].fn(dc->on_txn[i].state, t);
 }
@@ -340,6 +370,8 @@ void detect_lookup(struct detect_ctx *dc, const struct lookup *l)
 {
 	int i;
 
+	dc->cur_client = &l->client;
+	dc->cur_id = ID_UNSET;
 	for (i = 0; i < dc->non_lookup; i++)
 		dc->on_lookup[i].fn(dc->on_lookup[i].state, l);
 }
@@ -379,6 +411,7 @@ void detect_free(struct detect_ctx *dc)
 			detectors[i]->free(dc->state[i]);
 		free(dc->tags[i].bits);
 	}
+	kmap_free(&dc->client_ids);
 	free(dc);
 }
 

@@ -93,6 +93,18 @@ extern const size_t ndetectors;
 /* The value of this detector's parameter (default or override). */
 double detect_param(struct detect_ctx *dc, const char *detector, const char *param);
 ts_t detect_window(struct detect_ctx *dc);
+/*
+ * A small number for the client of the transaction or lookup being handed
+ * to the detectors right now, the same for the same address all run long
+ * (dense, from 0), or DETECT_NO_CLIENT once DETECT_MAX_CLIENTS addresses
+ * have been numbered. Several detectors keep per-client state; with one
+ * hash map each, every transaction paid one address hash lookup per
+ * detector (a cache miss or two each). dk_client() (detkit.h) turns the
+ * number into a record with an array index.
+ */
+#define DETECT_NO_CLIENT UINT32_MAX
+#define DETECT_MAX_CLIENTS 65536
+uint32_t detect_client(struct detect_ctx *dc);
 /* Mark transaction seq as belonging to a finding of detector det. */
 void detect_tag(struct detect_ctx *dc, const char *det, uint64_t seq);
 

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 #include "detkit.h"
+#include "detect.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -66,4 +67,50 @@ struct kmap_ent **dk_sorted(const struct kmap *m, size_t off)
 		arr[i] = s[i].e;
 	free(s);
 	return arr;
+}
+
+void dk_clients_init(struct dk_clients *c, size_t vsize, size_t cap)
+{
+	memset(c, 0, sizeof(*c));
+	kmap_init(&c->map, vsize, cap);
+}
+
+void *dk_client(struct dk_clients *c, struct detect_ctx *dc, const struct addr *a,
+		int *overflow)
+{
+	uint32_t id = detect_client(dc);
+	uint8_t k[DK_ADDR_KEY];
+	int over;
+	void *v;
+
+	if (id < c->nid && c->by_id[id]) {
+		if (overflow)
+			*overflow = 0;
+		return c->by_id[id];
+	}
+	v = kmap_get(&c->map, k, dk_addr_key(a, k), &over);
+	if (overflow)
+		*overflow = over;
+	/* the overflow record is not indexed: each use must go through the
+	 * map, which counts it */
+	if (!over && id != DETECT_NO_CLIENT) {
+		if (id >= c->nid) {
+			uint32_t n = c->nid ? c->nid : 256;
+
+			while (n <= id)
+				n *= 2;
+			c->by_id = xrealloc(c->by_id, n * sizeof(*c->by_id));
+			memset(c->by_id + c->nid, 0, (n - c->nid) * sizeof(*c->by_id));
+			c->nid = n;
+		}
+		c->by_id[id] = v;
+	}
+	return v;
+}
+
+void dk_clients_free(struct dk_clients *c)
+{
+	kmap_free(&c->map);
+	free(c->by_id);
+	memset(c, 0, sizeof(*c));
 }

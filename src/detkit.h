@@ -25,4 +25,25 @@ const char *dk_key_str(const uint8_t *k, size_t klen, char *buf, size_t n);
  */
 struct kmap_ent **dk_sorted(const struct kmap *m, size_t off);
 
+struct detect_ctx;
+
+/*
+ * Per-client records of a detector: a kmap (capped, listed in the order
+ * clients were first seen) with an index by detect_client(), so finding
+ * the current client's record is an array load, not a hash lookup.
+ */
+struct dk_clients {
+	struct kmap map; /* address key (dk_addr_key) -> record */
+	void **by_id;
+	uint32_t nid;
+};
+
+void dk_clients_init(struct dk_clients *c, size_t vsize, size_t cap);
+/* The record of a, which must be the address detect_client() numbers now
+ * (the client of the txn or lookup being handed over): as kmap_get(),
+ * zeroed when new, the map's overflow record (*overflow set) past its cap. */
+void *dk_client(struct dk_clients *c, struct detect_ctx *dc, const struct addr *a,
+		int *overflow);
+void dk_clients_free(struct dk_clients *c);
+
 #endif
