@@ -57,12 +57,43 @@ static void rehash(struct kmap *m)
 	m->nb = nb;
 }
 
+/*
+ * Key comparison without a call: the keys are mostly 5- or 17-byte
+ * addresses and 20- to 40-byte names, compared once per hit, and the
+ * library memcmp was 4.7 % of a run with every detector (perf).
+ */
+static inline int key_eq(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	uint64_t x, y;
+	uint32_t u, v;
+	size_t i;
+
+	if (n < 4)
+		return !memcmp(a, b, n);
+	if (n < 8) {
+		memcpy(&u, a, 4), memcpy(&v, b, 4);
+		if (u != v)
+			return 0;
+		memcpy(&u, a + n - 4, 4), memcpy(&v, b + n - 4, 4);
+		return u == v;
+	}
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&x, a + i, 8), memcpy(&y, b + i, 8);
+		if (x != y)
+			return 0;
+	}
+	if (i == n)
+		return 1;
+	memcpy(&x, a + n - 8, 8), memcpy(&y, b + n - 8, 8);
+	return x == y;
+}
+
 static struct kmap_ent *lookup(const struct kmap *m, const void *key, size_t klen, uint64_t h)
 {
 	struct kmap_ent *e;
 
 	for (e = m->b[h & (m->nb - 1)]; e; e = e->next)
-		if (e->hash == h && e->klen == klen && !memcmp(e->key, key, klen))
+		if (e->hash == h && e->klen == klen && key_eq(e->key, key, klen))
 			return e;
 	return NULL;
 }
