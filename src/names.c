@@ -56,6 +56,43 @@ void name_unref(struct name *n)
 	free(n);
 }
 
+/*
+ * The common case without ldns: every label of letters, digits, '-' and
+ * '_', which ldns_rdf2buffer_str_dname() copies as they are, each label
+ * followed by a dot. ldns prints a name one character at a time through
+ * ldns_buffer_printf(): 9,200 instructions for a name (callgrind, bench
+ * trace: 13 % of a run with every detector, for the names in evidence
+ * lines). Anything else (escapes, a malformed name) goes to ldns; the
+ * unit tests compare both on every byte value. Returns 0 if it did not
+ * apply, having added nothing.
+ */
+static int plain_name_to_text(const uint8_t *wire, uint8_t len, struct sbuf *sb)
+{
+	char out[DNS_MAXNAME + 2];
+	unsigned p = 0, o = 0, i;
+
+	while (p < len && wire[p]) {
+		unsigned l = wire[p];
+
+		if (l > 63 || p + 1 + l >= len)
+			return 0;
+		for (i = 1; i <= l; i++) {
+			uint8_t c = wire[p + i];
+
+			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			      (c >= '0' && c <= '9') || c == '-' || c == '_'))
+				return 0;
+			out[o++] = (char)c;
+		}
+		out[o++] = '.';
+		p += 1 + l;
+	}
+	if (p + 1 != len || o == 0)
+		return 0;
+	sbuf_add(sb, out, o);
+	return 1;
+}
+
 void name_to_text(const uint8_t *wire, uint8_t len, struct sbuf *sb)
 {
 	ldns_rdf *rdf;
@@ -65,6 +102,8 @@ void name_to_text(const uint8_t *wire, uint8_t len, struct sbuf *sb)
 		sbuf_addch(sb, '.');
 		return;
 	}
+	if (plain_name_to_text(wire, len, sb))
+		return;
 	rdf = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, len, wire);
 	buf = ldns_buffer_new(len * 4 + 8);
 	if (!rdf || !buf || ldns_rdf2buffer_str_dname(buf, rdf) != LDNS_STATUS_OK) {

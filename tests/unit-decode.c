@@ -3,6 +3,9 @@
  * reassembly, DNS names (compression loops, bad labels, case).
  */
 #include "unit.h"
+#include "names.h"
+
+#include <ldns/ldns.h>
 
 #define C2 0x0a000002u /* 10.0.0.2 client */
 #define S1 0x0a000001u /* 10.0.0.1 server */
@@ -297,8 +300,68 @@ static void test_tcp_budget(void)
 	CHECK_EQ("tcp budget: the rest end incomplete", 4, d.st.problems[DP_TCP_EVICTED]);
 }
 
+/* ldns's text for a wire name, the reference name_to_text() must match */
+static void ldns_text(const uint8_t *w, uint8_t len, struct sbuf *sb)
+{
+	ldns_rdf *rdf = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, len, w);
+	ldns_buffer *buf = ldns_buffer_new(1024);
+
+	if (len <= 1)
+		sbuf_addch(sb, '.');
+	else if (rdf && ldns_rdf2buffer_str_dname(buf, rdf) == LDNS_STATUS_OK)
+		sbuf_add(sb, ldns_buffer_begin(buf), ldns_buffer_position(buf));
+	ldns_rdf_deep_free(rdf);
+	ldns_buffer_free(buf);
+}
+
+/* name_to_text() prints common names itself: the same text as ldns for
+ * every byte value in a label, and for random names */
+static void test_name_text(void)
+{
+	uint8_t w[256];
+	int b, i, bad = 0, n = 0;
+	unsigned seed = 7;
+
+	for (b = 0; b < 256; b++) {
+		struct sbuf x = SBUF_INIT, y = SBUF_INIT;
+		static const uint8_t tail[] = { 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0 };
+
+		w[0] = 3, w[1] = 'a', w[2] = (uint8_t)b, w[3] = 'Z';
+		memcpy(w + 4, tail, sizeof(tail));
+		name_to_text(w, (uint8_t)(4 + sizeof(tail)), &x);
+		ldns_text(w, (uint8_t)(4 + sizeof(tail)), &y);
+		bad += x.len != y.len || memcmp(x.buf, y.buf, x.len);
+		n++;
+		sbuf_release(&x);
+		sbuf_release(&y);
+	}
+	for (i = 0; i < 20000; i++) {
+		struct sbuf x = SBUF_INIT, y = SBUF_INIT;
+		unsigned p = 0, labels = 1 + (unsigned)rand_r(&seed) % 5, l, j;
+		static const char alpha[] = "abcXYZ019-_.\\ ;()\x80";
+
+		while (labels-- && p < 200) {
+			l = 1 + (unsigned)rand_r(&seed) % 20;
+			w[p++] = (uint8_t)l;
+			for (j = 0; j < l; j++)
+				w[p++] = rand_r(&seed) % 8 ? (uint8_t)alpha[rand_r(&seed) % 9]
+							   : (uint8_t)alpha[rand_r(&seed) % (sizeof(alpha) - 1)];
+		}
+		w[p++] = 0;
+		name_to_text(w, (uint8_t)p, &x);
+		ldns_text(w, (uint8_t)p, &y);
+		bad += x.len != y.len || memcmp(x.buf, y.buf, x.len);
+		n++;
+		sbuf_release(&x);
+		sbuf_release(&y);
+	}
+	CHECK_EQ("name text: same as ldns for every byte value and 20,000 random names", 0, bad);
+	CHECK_EQ("name text: cases compared", 256 + 20000, n);
+}
+
 int main(void)
 {
+	test_name_text();
 	test_udp_and_vlan();
 	test_truncated_and_bad();
 	test_names();
