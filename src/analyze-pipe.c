@@ -159,6 +159,7 @@ static void NORETURN run_decode(struct analysis *a, struct chan *out)
 	int rc;
 
 	a->dec.fn = stage1_msg;
+	a->dec.hint = NULL; /* the matcher is in another process */
 	a->dec.ctx = &ds;
 	a->in.stop = a->stop;
 	rc = input_run(&a->in, stage1_pkt, &ds);
