@@ -5,8 +5,10 @@
  *   match  (child)    messages -> finished transactions, lookups --chan-->
  *   report (parent)   statistics, detectors, sinks (tx prints here)
  *
- * -j 3 (or more) runs these three; -j 2 runs the decoder and one process
- * that matches and reports.
+ * -j 3 (or more) runs these three; -j 2 runs two: decode and match in
+ * one, report in the other (the report stage, with the detectors, is the
+ * larger: splitting after the matcher balances the two cores better than
+ * splitting after the decoder did).
  *
  * Each stage does what it does in a single process, on the same data in
  * the same order: the matcher gets the same messages, and the statistics,
@@ -96,6 +98,7 @@ struct lookup_rec {
 struct decode_stage {
 	struct analysis *a;
 	struct chan *out;
+	struct matcher *mt; /* -j 2: the matcher runs in this process too */
 	int ifaces_sent;
 	ts_t last_progress;
 };
@@ -203,6 +206,53 @@ static void stage2_lookup(void *ctx, const struct lookup *l)
 	memcpy(r->wire, l->qname->wire, l->qname->len);
 }
 
+/* ---- stages 1 and 2 in one process (-j 2) ------------------------------ */
+
+static void stage12_msg(void *ctx, const struct dnsmsg *m)
+{
+	struct decode_stage *ds = ctx;
+
+	/* interfaces before the transactions that name them, as stage 2
+	 * forwards them */
+	if (UNLIKELY(ds->ifaces_sent < iface_count()))
+		send_ifaces(ds);
+	matcher_msg(ds->mt, m);
+}
+
+static void stage12_hint(void *ctx, const struct dnsmsg *m, uint16_t id, int qr)
+{
+	struct decode_stage *ds = ctx;
+
+	matcher_prefetch(ds->mt, m->proto, &m->src, m->sport, &m->dst, m->dport, id, qr);
+}
+
+static void NORETURN run_decode_match(struct analysis *a, struct chan *out)
+{
+	struct decode_stage ds = { .a = a, .out = out };
+	struct end_rec *end;
+	int rc;
+
+	ds.mt = matcher_new(&a->opts->mcfg, stage2_txn, stage2_lookup, out);
+	a->dec.fn = stage12_msg;
+	a->dec.hint = stage12_hint;
+	a->dec.ctx = &ds;
+	a->in.stop = a->stop;
+	rc = input_run(&a->in, stage1_pkt, &ds);
+	if (a->in.progress)
+		stage1_progress(&ds, 1);
+	decoder_finish(&a->dec);
+	matcher_finish(ds.mt);
+	send_ifaces(&ds);
+	end = chan_put(out, R_END2, sizeof(*end));
+	memset(end, 0, sizeof(*end));
+	end->in = a->in.st;
+	end->dec = a->dec.st;
+	end->mst = *matcher_stats(ds.mt);
+	end->rc = rc;
+	chan_finish(out);
+	_exit(0);
+}
+
 /* Keep this process's interface table the same as the decoder's. */
 static void mirror_iface(const struct iface_rec *r)
 {
@@ -300,31 +350,7 @@ static int wait_stage(pid_t pid, const char *what)
 	return error("-j: the %s process failed (exit status %d)", what, WEXITSTATUS(status));
 }
 
-/* -j 2: this process matches and reports what the decoder sends. */
-static int run_match_report(struct analysis *a, struct chan *in)
-{
-	void *p;
-	uint32_t type;
-	size_t len;
-
-	while ((p = chan_get(in, &type, &len))) {
-		if (type == R_MSG) {
-			matcher_msg(a->mt, p);
-		} else if (type == R_IFACE) {
-			mirror_iface(p);
-		} else if (type == R_END1) {
-			const struct end_rec *end = p;
-
-			a->in.st = end->in;
-			a->dec.st = end->dec;
-			matcher_finish(a->mt);
-			return end->rc;
-		}
-	}
-	return -2; /* the decoder died */
-}
-
-/* -j 3 and more: this process reports what the matcher sends. */
+/* This process reports what the matcher sends. */
 static int run_report(struct analysis *a, struct chan *in)
 {
 	struct report_stage *rs = xcalloc(1, sizeof(*rs));
@@ -380,8 +406,9 @@ int analysis_run_pipe(struct analysis *a)
 		die("-j: fork failed: %s", strerror(errno));
 	if (dec == 0) {
 		chan_producer(c1);
-		if (c2)
-			chan_close(c2);
+		if (!c2)
+			run_decode_match(a, c1);
+		chan_close(c2);
 		run_decode(a, c1);
 	}
 	if (c2) {
@@ -398,7 +425,7 @@ int analysis_run_pipe(struct analysis *a)
 		rc = run_report(a, c2);
 	} else {
 		chan_consumer(c1);
-		rc = run_match_report(a, c1);
+		rc = run_report(a, c1);
 	}
 	if (wait_stage(dec, "decoding") < 0 || (mat && wait_stage(mat, "matching") < 0) ||
 	    rc == -2)

@@ -70,8 +70,8 @@ enum {
 	"  --detectors LIST      run only these detectors (comma list)\n" \
 	"  --rate-budget PPS     flag seconds over a known packet budget\n" \
 	"  --max-open N          cap on open queries and lookups (default 1048576)\n" \
-	"  -j, --jobs N          2: decode in a second process; 3: decode, match and\n" \
-	"                        report in three (same output; dnsvet-report(1))\n"
+	"  -j, --jobs N          2: decode and match in a second process; 3: decode,\n" \
+	"                        match, report in three (same output; dnsvet-report(1))\n"
 
 /* Append path to a command's list of inputs (-r FILE or an argument). */
 char **analysis_add_path(char **paths, int *npaths, char *path);
