@@ -46,6 +46,7 @@
 #include "config.h"
 #include "analyze.h"
 #include "chan.h"
+#include "detect.h"
 #include "msgbuf.h"
 #include "names.h"
 
@@ -63,6 +64,7 @@ enum {
 	R_TXN,	    /* a finished transaction: struct txn_rec */
 	R_LOOKUP,   /* a finished lookup: struct lookup_rec */
 	R_END2,	    /* matcher done: struct end_rec */
+	R_DETECT,   /* -j 2: a piece of detect_export()'s bytes */
 };
 
 struct iface_rec {
@@ -219,6 +221,41 @@ static void stage12_msg(void *ctx, const struct dnsmsg *m)
 	matcher_msg(ds->mt, m);
 }
 
+/*
+ * -j 2 runs these detectors in the decoding and matching process, the
+ * others in the reporting one, to give the two cores about the same work
+ * (make bench, README.md).
+ */
+static const char *const stage12_detectors[] = { "search-walk", "serial-fallback", NULL };
+
+static uint32_t stage12_mask(void)
+{
+	uint32_t mask = 0;
+	size_t i, j;
+
+	for (i = 0; i < ndetectors; i++)
+		for (j = 0; stage12_detectors[j]; j++)
+			if (!strcmp(detectors[i]->name, stage12_detectors[j]))
+				mask |= 1u << i;
+	return mask;
+}
+
+static void stage12_txn(void *ctx, const struct txn *t)
+{
+	struct decode_stage *ds = ctx;
+
+	stage2_txn(ds->out, t);
+	detect_txn(ds->a->dc, t);
+}
+
+static void stage12_lookup(void *ctx, const struct lookup *l)
+{
+	struct decode_stage *ds = ctx;
+
+	stage2_lookup(ds->out, l);
+	detect_lookup(ds->a->dc, l);
+}
+
 static void stage12_hint(void *ctx, const struct dnsmsg *m, uint16_t id, int qr)
 {
 	struct decode_stage *ds = ctx;
@@ -232,7 +269,8 @@ static void NORETURN run_decode_match(struct analysis *a, struct chan *out)
 	struct end_rec *end;
 	int rc;
 
-	ds.mt = matcher_new(&a->opts->mcfg, stage2_txn, stage2_lookup, out);
+	ds.mt = matcher_new(&a->opts->mcfg, stage12_txn, stage12_lookup, &ds);
+	detect_set_local(a->dc, stage12_mask());
 	a->dec.fn = stage12_msg;
 	a->dec.hint = stage12_hint;
 	a->dec.ctx = &ds;
@@ -243,6 +281,17 @@ static void NORETURN run_decode_match(struct analysis *a, struct chan *out)
 	decoder_finish(&a->dec);
 	matcher_finish(ds.mt);
 	send_ifaces(&ds);
+	{
+		struct sbuf sb = SBUF_INIT;
+		size_t off, n;
+
+		detect_export(a->dc, &sb);
+		for (off = 0; off < sb.len; off += n) {
+			n = MIN(sb.len - off, (size_t)32768);
+			memcpy(chan_put(out, R_DETECT, n), sb.buf + off, n);
+		}
+		sbuf_release(&sb);
+	}
 	end = chan_put(out, R_END2, sizeof(*end));
 	memset(end, 0, sizeof(*end));
 	end->in = a->in.st;
@@ -354,6 +403,7 @@ static int wait_stage(pid_t pid, const char *what)
 static int run_report(struct analysis *a, struct chan *in)
 {
 	struct report_stage *rs = xcalloc(1, sizeof(*rs));
+	struct sbuf det = SBUF_INIT;
 	void *p;
 	uint32_t type;
 	size_t len;
@@ -371,6 +421,9 @@ static int run_report(struct analysis *a, struct chan *in)
 		case R_IFACE:
 			mirror_iface(p);
 			break;
+		case R_DETECT:
+			sbuf_add(&det, p, len);
+			break;
 		case R_END2: {
 			const struct end_rec *end = p;
 
@@ -382,6 +435,9 @@ static int run_report(struct analysis *a, struct chan *in)
 		}
 		}
 	}
+	if (rc != -2 && det.len && detect_import(a->dc, (const uint8_t *)det.buf, det.len) < 0)
+		BUG("-j: the detectors' results do not read back");
+	sbuf_release(&det);
 	for (i = 0; i < NAME_CACHE; i++)
 		name_unref(rs->cache[i]);
 	free(rs);
@@ -425,6 +481,7 @@ int analysis_run_pipe(struct analysis *a)
 		rc = run_report(a, c2);
 	} else {
 		chan_consumer(c1);
+		detect_set_local(a->dc, ~stage12_mask());
 		rc = run_report(a, c1);
 	}
 	if (wait_stage(dec, "decoding") < 0 || (mat && wait_stage(mat, "matching") < 0) ||

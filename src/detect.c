@@ -182,6 +182,10 @@ struct detect_ctx {
 	const struct detect_config *cfg;
 	void *state[32];
 	int enabled[32];
+	/* -j: run in another process; their findings and tags come from
+	 * detect_import() */
+	int remote[32];
+	struct findings imported[32];
 	struct tagmap tags[32];
 	/* the enabled detectors that take transactions and lookups, so the
 	 * per-transaction fan-out is one indirect call per interested
@@ -299,6 +303,28 @@ void detect_tag(struct detect_ctx *dc, const char *det, uint64_t seq)
 	tm->bits[seq / 8] |= (uint8_t)(1u << (seq % 8));
 }
 
+static void findings_copy(struct findings *out, const struct findings *in);
+
+/* the lists of detectors that take transactions and lookups here */
+static void fan_out(struct detect_ctx *dc)
+{
+	size_t i;
+
+	dc->non_txn = dc->non_lookup = 0;
+	for (i = 0; i < ndetectors; i++) {
+		if (!dc->enabled[i] || dc->remote[i])
+			continue;
+		if (detectors[i]->txn) {
+			dc->on_txn[dc->non_txn].fn = detectors[i]->txn;
+			dc->on_txn[dc->non_txn++].state = dc->state[i];
+		}
+		if (detectors[i]->lookup) {
+			dc->on_lookup[dc->non_lookup].fn = detectors[i]->lookup;
+			dc->on_lookup[dc->non_lookup++].state = dc->state[i];
+		}
+	}
+}
+
 uint32_t detect_tags(const struct detect_ctx *dc, uint64_t seq)
 {
 	uint32_t mask = 0;
@@ -313,26 +339,18 @@ uint32_t detect_tags(const struct detect_ctx *dc, uint64_t seq)
 struct detect_ctx *detect_new(const struct detect_config *cfg)
 {
 	struct detect_ctx *dc = xcalloc(1, sizeof(*dc));
-
-	kmap_init(&dc->client_ids, sizeof(uint32_t), DETECT_MAX_CLIENTS);
 	size_t i;
 
 	if (ndetectors > 32)
 		BUG("too many detectors for the tag mask");
+	kmap_init(&dc->client_ids, sizeof(uint32_t), DETECT_MAX_CLIENTS);
 	dc->cfg = cfg;
 	for (i = 0; i < ndetectors; i++) {
 		dc->enabled[i] = detect_enabled(cfg->only, detectors[i]->name);
 		if (dc->enabled[i] && detectors[i]->init)
 			dc->state[i] = detectors[i]->init(dc);
-		if (dc->enabled[i] && detectors[i]->txn) {
-			dc->on_txn[dc->non_txn].fn = detectors[i]->txn;
-			dc->on_txn[dc->non_txn++].state = dc->state[i];
-		}
-		if (dc->enabled[i] && detectors[i]->lookup) {
-			dc->on_lookup[dc->non_lookup].fn = detectors[i]->lookup;
-			dc->on_lookup[dc->non_lookup++].state = dc->state[i];
-		}
 	}
+	fan_out(dc);
 	return dc;
 }
 
@@ -393,9 +411,14 @@ void detect_finish(struct detect_ctx *dc, struct findings *out)
 {
 	size_t i;
 
-	for (i = 0; i < ndetectors; i++)
-		if (dc->enabled[i] && detectors[i]->finish)
+	for (i = 0; i < ndetectors; i++) {
+		if (dc->remote[i])
+			findings_copy(out, &dc->imported[i]);
+		else if (dc->enabled[i] && detectors[i]->finish)
 			detectors[i]->finish(dc->state[i], out);
+	}
+	/* the same list in the same order as in one process, so that qsort
+	 * (not stable) orders equal findings the same way */
 	if (out->n > 1)
 		qsort(out->v, out->n, sizeof(*out->v), cmp_finding);
 }
@@ -407,9 +430,10 @@ void detect_free(struct detect_ctx *dc)
 	if (!dc)
 		return;
 	for (i = 0; i < ndetectors; i++) {
-		if (dc->enabled[i] && detectors[i]->free)
+		if (dc->enabled[i] && dc->state[i] && detectors[i]->free)
 			detectors[i]->free(dc->state[i]);
 		free(dc->tags[i].bits);
+		findings_free(&dc->imported[i]);
 	}
 	kmap_free(&dc->client_ids);
 	free(dc);
@@ -537,4 +561,249 @@ void findings_free(struct findings *fs)
 	}
 	free(fs->v);
 	memset(fs, 0, sizeof(*fs));
+}
+
+/* ---- -j: detectors in two processes (analyze-pipe.c) ---------------------- */
+
+/*
+ * With -j 2 the second process runs some detectors next to the matcher and
+ * this one the others; at the end the second sends the findings and
+ * transaction tags of its detectors (detect_export()), and this one puts
+ * them where its own detectors' would be (detect_import(),
+ * detect_finish()). The bytes never leave the machine or the run: a
+ * simple dump of the fields, read back with bounds checks.
+ */
+
+void detect_set_local(struct detect_ctx *dc, uint32_t mask)
+{
+	size_t i;
+
+	for (i = 0; i < ndetectors; i++) {
+		if (!dc->enabled[i] || (mask >> i & 1))
+			continue;
+		if (dc->state[i] && detectors[i]->free)
+			detectors[i]->free(dc->state[i]);
+		dc->state[i] = NULL;
+		dc->remote[i] = 1;
+	}
+	fan_out(dc);
+}
+
+static char *xstrdup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+static void finding_copy(struct finding *d, const struct finding *s)
+{
+	int k;
+
+	*d = *s;
+	d->summary = xstrdup_or_null(s->summary);
+	d->explanation = xstrdup_or_null(s->explanation);
+	d->fix = xstrdup_or_null(s->fix);
+	for (k = 0; k < s->nservers; k++)
+		d->servers[k] = xstrdup(s->servers[k]);
+	for (k = 0; k < s->nclients; k++)
+		d->clients[k] = xstrdup(s->clients[k]);
+	for (k = 0; k < s->nnames; k++)
+		d->names[k] = xstrdup(s->names[k]);
+	for (k = 0; k < s->nifaces; k++)
+		d->ifaces[k] = xstrdup(s->ifaces[k]);
+	memset(&d->details, 0, sizeof(d->details));
+	memset(&d->json, 0, sizeof(d->json));
+	if (s->details.len)
+		sbuf_add(&d->details, s->details.buf, s->details.len);
+	if (s->json.len)
+		sbuf_add(&d->json, s->json.buf, s->json.len);
+}
+
+static void findings_copy(struct findings *out, const struct findings *in)
+{
+	size_t i;
+
+	for (i = 0; i < in->n; i++)
+		finding_copy(finding_new(out, in->v[i].detector, in->v[i].severity), &in->v[i]);
+}
+
+static void put_u64(struct sbuf *sb, uint64_t v)
+{
+	sbuf_add(sb, &v, sizeof(v));
+}
+
+static void put_str(struct sbuf *sb, const char *s, size_t n, int present)
+{
+	put_u64(sb, present ? n : UINT64_MAX);
+	if (present && n)
+		sbuf_add(sb, s, n);
+}
+
+static void put_cstr(struct sbuf *sb, const char *s)
+{
+	put_str(sb, s, s ? strlen(s) : 0, s != NULL);
+}
+
+static void put_list(struct sbuf *sb, char *const *v, int n)
+{
+	int k;
+
+	put_u64(sb, (uint64_t)n);
+	for (k = 0; k < n; k++)
+		put_cstr(sb, v[k]);
+}
+
+void detect_export(struct detect_ctx *dc, struct sbuf *sb)
+{
+	size_t i, j;
+
+	for (i = 0; i < ndetectors; i++) {
+		struct findings fs = { 0 };
+
+		if (!dc->enabled[i] || dc->remote[i])
+			continue;
+		if (detectors[i]->finish)
+			detectors[i]->finish(dc->state[i], &fs);
+		put_u64(sb, i);
+		put_u64(sb, fs.n);
+		for (j = 0; j < fs.n; j++) {
+			const struct finding *f = &fs.v[j];
+
+			/* everything but the pointers, as it is */
+			put_u64(sb, (uint64_t)f->severity);
+			put_u64(sb, (uint64_t)f->first);
+			put_u64(sb, (uint64_t)f->last);
+			put_u64(sb, f->count);
+			put_cstr(sb, f->summary);
+			put_cstr(sb, f->explanation);
+			put_cstr(sb, f->fix);
+			put_list(sb, f->servers, f->nservers);
+			put_list(sb, f->clients, f->nclients);
+			put_list(sb, f->names, f->nnames);
+			put_list(sb, f->ifaces, f->nifaces);
+			put_str(sb, f->details.buf, f->details.len, 1);
+			put_str(sb, f->json.buf, f->json.len, 1);
+			put_u64(sb, (uint64_t)f->nev);
+			sbuf_add(sb, f->ev, (size_t)f->nev * sizeof(f->ev[0]));
+		}
+		findings_free(&fs);
+		put_str(sb, (const char *)dc->tags[i].bits, dc->tags[i].nbits / 8, 1);
+	}
+}
+
+struct rd {
+	const uint8_t *p, *end;
+	int bad;
+};
+
+static uint64_t get_u64(struct rd *r)
+{
+	uint64_t v = 0;
+
+	if (r->end - r->p < 8) {
+		r->bad = 1;
+		return 0;
+	}
+	memcpy(&v, r->p, 8);
+	r->p += 8;
+	return v;
+}
+
+/* a copy of the next string; *n its length; NULL if absent or bad */
+static char *get_str(struct rd *r, size_t *n)
+{
+	uint64_t len = get_u64(r);
+	char *s;
+
+	if (r->bad || len == UINT64_MAX)
+		return NULL;
+	if (len > (uint64_t)(r->end - r->p)) {
+		r->bad = 1;
+		return NULL;
+	}
+	s = xmalloc(len + 1);
+	memcpy(s, r->p, len);
+	s[len] = '\0';
+	r->p += len;
+	if (n)
+		*n = len;
+	return s;
+}
+
+static void get_list(struct rd *r, char **v, int *n)
+{
+	uint64_t k, cnt = get_u64(r);
+
+	if (cnt > FINDING_MAX_AFFECTED) {
+		r->bad = 1;
+		return;
+	}
+	for (k = 0; k < cnt && !r->bad; k++) {
+		v[k] = get_str(r, NULL);
+		if (!v[k])
+			r->bad = 1;
+		else
+			*n = (int)k + 1;
+	}
+}
+
+static void get_sbuf(struct rd *r, struct sbuf *sb)
+{
+	size_t n = 0;
+	char *s = get_str(r, &n);
+
+	if (!s) {
+		r->bad = 1;
+		return;
+	}
+	if (n)
+		sbuf_add(sb, s, n);
+	free(s);
+}
+
+int detect_import(struct detect_ctx *dc, const uint8_t *p, size_t n)
+{
+	struct rd r = { p, p + n, 0 };
+
+	while (r.p < r.end && !r.bad) {
+		uint64_t i = get_u64(&r), nf = get_u64(&r), j;
+		size_t nb = 0;
+		char *bits;
+
+		if (r.bad || i >= ndetectors || !dc->remote[i])
+			return -1;
+		for (j = 0; j < nf && !r.bad; j++) {
+			struct finding *f = finding_new(&dc->imported[i], detectors[i]->name, 0);
+			uint64_t nev;
+
+			f->severity = (int)get_u64(&r);
+			f->first = (ts_t)get_u64(&r);
+			f->last = (ts_t)get_u64(&r);
+			f->count = get_u64(&r);
+			f->summary = get_str(&r, NULL);
+			f->explanation = get_str(&r, NULL);
+			f->fix = get_str(&r, NULL);
+			get_list(&r, f->servers, &f->nservers);
+			get_list(&r, f->clients, &f->nclients);
+			get_list(&r, f->names, &f->nnames);
+			get_list(&r, f->ifaces, &f->nifaces);
+			get_sbuf(&r, &f->details);
+			get_sbuf(&r, &f->json);
+			nev = get_u64(&r);
+			if (nev > FINDING_MAX_EVIDENCE ||
+			    nev * sizeof(f->ev[0]) > (uint64_t)(r.end - r.p)) {
+				r.bad = 1;
+				break;
+			}
+			memcpy(f->ev, r.p, nev * sizeof(f->ev[0]));
+			f->nev = (int)nev;
+			r.p += nev * sizeof(f->ev[0]);
+		}
+		bits = get_str(&r, &nb);
+		if (r.bad || !bits)
+			return -1;
+		free(dc->tags[i].bits);
+		dc->tags[i].bits = (uint8_t *)bits;
+		dc->tags[i].nbits = (uint64_t)nb * 8;
+	}
+	return r.bad ? -1 : 0;
 }

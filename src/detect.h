@@ -136,6 +136,13 @@ void detect_finish(struct detect_ctx *dc, struct findings *out);
 /* Bitmask of detectors (index in detectors[]) that tagged seq. */
 uint32_t detect_tags(const struct detect_ctx *dc, uint64_t seq);
 void detect_free(struct detect_ctx *dc);
+
+/* -j: run only the detectors whose bit (index in detectors[]) is set in
+ * mask; the findings and tags of the others come from a process that ran
+ * them, via detect_import() of what its detect_export() wrote. */
+void detect_set_local(struct detect_ctx *dc, uint32_t mask);
+void detect_export(struct detect_ctx *dc, struct sbuf *sb);
+int detect_import(struct detect_ctx *dc, const uint8_t *p, size_t n);
 void findings_free(struct findings *f);
 
 #endif

@@ -42,6 +42,24 @@ for f in "$PUBLIC"/*/*.pcap "$TOP"/pcaps/*.pcap "$TOP"/pcaps/*.pcapng; do
 	fi
 	ok "sanitized report+tx $name"
 done
+# -j 2 (detectors in two processes, their findings and tags sent across)
+# under the sanitizers, and byte for byte what one process gives
+for f in "$TOP"/pcaps/*.pcap; do
+	name=$(basename "$f")
+	"$SANBIN" report --json -j 2 "$f" >"$SAN/j2" 2>"$SAN/err"
+	st=$?
+	"$DNSVET" report --json "$f" >"$SAN/j1" 2>/dev/null
+	"$SANBIN" tx --json -j 2 "$f" >"$SAN/t2" 2>>"$SAN/err"
+	st=$((st + $?))
+	"$DNSVET" tx --json "$f" >"$SAN/t1" 2>/dev/null
+	if [ $st -ne 0 ] || grep -qE "Sanitizer|runtime error" "$SAN/err"; then
+		notok "sanitized -j 2 $name: exit $st: $(grep -m2 -E 'ERROR|runtime error' "$SAN/err")"
+	elif ! cmp -s "$SAN/j1" "$SAN/j2" || ! cmp -s "$SAN/t1" "$SAN/t2"; then
+		notok "sanitized -j 2 $name: report or tx differs from -j 1"
+	else
+		ok "sanitized -j 2 report+tx $name"
+	fi
+done
 # the broken files report their problems by reason
 check_eq "compression loop counted (dns_fwdptr)" 1 \
 	"$("$DNSVET" report --json "$PUBLIC/tcpdump/dns_fwdptr.pcap" | json_get /dev/stdin "d['decode_problems']['dns-compression-loop']")"
