@@ -945,7 +945,8 @@ static const char *det_name(const struct rule *r)
 static int server_value(const struct rule *r, const struct check_facts *cf, double *v,
 			uint64_t *num, uint64_t *den)
 {
-	const struct ent_stats *e;
+	struct ent_stats es, *e = &es;
+	const void *rec;
 	uint8_t k[17];
 	uint64_t done;
 
@@ -953,9 +954,10 @@ static int server_value(const struct rule *r, const struct check_facts *cf, doub
 		return 0;
 	k[0] = r->server.family;
 	memcpy(k + 1, r->server.a, r->server.family == 4 ? 4 : 16);
-	e = kmap_find(&cf->st->servers, k, r->server.family == 4 ? 5 : 17);
-	if (!e)
+	rec = kmap_find(&cf->st->servers, k, r->server.family == 4 ? 5 : 17);
+	if (!rec)
 		return 0;
+	stats_ent(cf->st, rec, e);
 	done = e->answered + e->unanswered;
 	*num = *den = 0;
 	switch (r->metric) {

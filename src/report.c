@@ -68,9 +68,10 @@ static void lat_row(FILE *out, const char *label, const struct hist *h)
 	fprintf(out, "  %-40s %9" PRIu64 " %9s %9s %9s %9s\n", label, h->n, p50, p90, p99, mx);
 }
 
-static void ent_table(FILE *out, const char *title, const struct kmap *m, int kind, int top,
-		      int with_lat)
+static void ent_table(FILE *out, const struct stats *s, const char *title, const struct kmap *m,
+		      int kind, int top, int with_lat)
 {
+	struct ent_stats e;
 	size_t n, i;
 	struct kmap_ent **arr = stats_sorted(m, (size_t)top, &n);
 	char key[1100];
@@ -85,7 +86,8 @@ static void ent_table(FILE *out, const char *title, const struct kmap *m, int ki
 			"p99 ms", "max ms");
 		for (i = 0; i < n && (int)i < top; i++) {
 			key_str(m, arr[i], key, sizeof(key), kind);
-			lat_row(out, key, &((struct ent_stats *)arr[i]->val)->lat);
+			stats_ent(s, arr[i]->val, &e);
+			lat_row(out, key, &e.lat);
 		}
 		fprintf(out, "  %-40s %9s %9s %9s %9s %9s %9s\n", "", "txns", "answered",
 			"unanswrd", "retrans", "SERVFAIL", "NXDOMAIN");
@@ -94,13 +96,12 @@ static void ent_table(FILE *out, const char *title, const struct kmap *m, int ki
 			"unanswrd", "retrans", "SERVFAIL", "NXDOMAIN");
 	}
 	for (i = 0; i < n && (int)i < top; i++) {
-		const struct ent_stats *e = arr[i]->val;
-
 		key_str(m, arr[i], key, sizeof(key), kind);
+		stats_ent(s, arr[i]->val, &e);
 		fprintf(out, "  %-40s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64
-			" %9" PRIu64 " %9" PRIu64 "\n", key, e->txns, e->answered,
-			e->unanswered, e->retrans, e->rcodes[RCODE_SERVFAIL],
-			e->rcodes[RCODE_NXDOMAIN]);
+			" %9" PRIu64 " %9" PRIu64 "\n", key, e.txns, e.answered,
+			e.unanswered, e.retrans, e.rcodes[RCODE_SERVFAIL],
+			e.rcodes[RCODE_NXDOMAIN]);
 	}
 	if (m->count > (size_t)top)
 		fprintf(out, "  ... %zu more\n", m->count - (size_t)top);
@@ -281,9 +282,10 @@ void report_summary_json(struct sbuf *sb, struct analysis *a)
 	sbuf_addch(sb, '}');
 }
 
-static void ent_json(struct sbuf *sb, const char *key, const struct kmap *m, int kind, int top,
-		     int with_lat)
+static void ent_json(struct sbuf *sb, const struct stats *s, const char *key, const struct kmap *m,
+		     int kind, int top, int with_lat)
 {
+	struct ent_stats es, *e = &es;
 	size_t n, i;
 	struct kmap_ent **arr = stats_sorted(m, (size_t)top, &n);
 	char k[1100];
@@ -291,8 +293,7 @@ static void ent_json(struct sbuf *sb, const char *key, const struct kmap *m, int
 
 	sbuf_addf(sb, ",\n  \"%s\": [", key);
 	for (i = 0; i < n && (int)i < top; i++) {
-		const struct ent_stats *e = arr[i]->val;
-
+		stats_ent(s, arr[i]->val, e);
 		key_str(m, arr[i], k, sizeof(k), kind);
 		sbuf_addstr(sb, i ? ",\n    {\"key\": " : "\n    {\"key\": ");
 		sbuf_add_json_str(sb, k);
@@ -343,11 +344,11 @@ void report_json(FILE *out, struct analysis *a, const struct report_opts *ro)
 		first = 0;
 	}
 	sbuf_addstr(&sb, "}");
-	ent_json(&sb, "servers", &a->st.servers, 'a', ro->top, 1);
-	ent_json(&sb, "clients", &a->st.clients, 'a', ro->top, 0);
-	ent_json(&sb, "qtypes", &a->st.qtypes, 't', ro->top, 1);
-	ent_json(&sb, "qnames", &a->st.qnames, 'n', ro->top, 0);
-	ent_json(&sb, "interfaces", &a->st.ifaces, 'i', ro->top, 0);
+	ent_json(&sb, &a->st, "servers", &a->st.servers, 'a', ro->top, 1);
+	ent_json(&sb, &a->st, "clients", &a->st.clients, 'a', ro->top, 0);
+	ent_json(&sb, &a->st, "qtypes", &a->st.qtypes, 't', ro->top, 1);
+	ent_json(&sb, &a->st, "qnames", &a->st.qnames, 'n', ro->top, 0);
+	ent_json(&sb, &a->st, "interfaces", &a->st.ifaces, 'i', ro->top, 0);
 	sbuf_addf(&sb, ",\n  \"edns\": {\"queries_with_edns\": %" PRIu64 ", \"queries_with_do\": %"
 		  PRIu64 ", \"queries_with_ecs\": %" PRIu64 ", \"responses_with_ecs\": %" PRIu64
 		  ", \"per_qtype\": {", a->st.q_edns, a->st.q_do, a->st.q_ecs, a->st.r_ecs);
@@ -455,12 +456,12 @@ void report_text(FILE *out, struct analysis *a, const struct report_opts *ro)
 		fprintf(out, "; truncated (TC) over UDP %" PRIu64, s->tc_udp);
 	fprintf(out, "\n");
 
-	ent_table(out, "Servers", &s->servers, 'a', ro->top, 1);
-	ent_table(out, "Query types", &s->qtypes, 't', ro->top, 1);
-	ent_table(out, "Clients", &s->clients, 'a', ro->top, 0);
-	ent_table(out, "Query names", &s->qnames, 'n', ro->top, 0);
+	ent_table(out, s, "Servers", &s->servers, 'a', ro->top, 1);
+	ent_table(out, s, "Query types", &s->qtypes, 't', ro->top, 1);
+	ent_table(out, s, "Clients", &s->clients, 'a', ro->top, 0);
+	ent_table(out, s, "Query names", &s->qnames, 'n', ro->top, 0);
 	if (s->ifaces.count)
-		ent_table(out, "Interfaces", &s->ifaces, 'i', ro->top, 0);
+		ent_table(out, s, "Interfaces", &s->ifaces, 'i', ro->top, 0);
 
 	fprintf(out, "\nEDNS (queries): %" PRIu64 " with EDNS, %" PRIu64 " with DO, %" PRIu64
 		" with Client Subnet; %" PRIu64 " responses with Client Subnet\n", s->q_edns,

@@ -73,12 +73,14 @@ void hist_free(struct hist *h)
 void stats_init(struct stats *s)
 {
 	memset(s, 0, sizeof(*s));
-	kmap_init(&s->servers, sizeof(struct ent_stats), 4096);
-	kmap_init(&s->clients, sizeof(struct ent_stats), 65536);
-	kmap_init(&s->qtypes, sizeof(struct ent_stats), 1024);
-	kmap_init(&s->qnames, sizeof(struct ent_stats), 50000);
-	kmap_init(&s->ifaces, sizeof(struct ent_stats), 1024);
+	kmap_init(&s->servers, sizeof(struct ent_rec), 4096);
+	kmap_init(&s->clients, sizeof(struct ent_rec), 65536);
+	kmap_init(&s->qtypes, sizeof(struct ent_rec), 1024);
+	kmap_init(&s->qnames, sizeof(struct ent_rec), 50000);
+	kmap_init(&s->ifaces, sizeof(struct ent_rec), 1024);
 	kmap_init(&s->edns_qtype, sizeof(struct edns_qt), 1024);
+	/* one entry per 2^32 counts: never near its cap */
+	kmap_init(&s->carries, sizeof(uint64_t), SIZE_MAX);
 }
 
 static size_t addr_key(const struct addr *a, uint8_t *k)
@@ -88,25 +90,69 @@ static size_t addr_key(const struct addr *a, uint8_t *k)
 	return a->family == 4 ? 5 : 17;
 }
 
-static void ent_add(struct ent_stats *e, const struct txn *t, int with_lat)
+static void carry(struct stats *s, const uint32_t *c)
+{
+	uintptr_t k = (uintptr_t)c;
+
+	(*(uint64_t *)kmap_get(&s->carries, &k, sizeof(k), NULL))++;
+}
+
+static inline void cnt_add(struct stats *s, uint32_t *c, uint32_t v)
+{
+	uint32_t old = *c;
+
+	*c = old + v;
+	if (UNLIKELY(*c < old))
+		carry(s, c);
+}
+
+static uint64_t cnt_get(const struct stats *s, const uint32_t *c)
+{
+	uintptr_t k = (uintptr_t)c;
+	const uint64_t *wraps = s->carries.count ? kmap_find(&s->carries, &k, sizeof(k)) : NULL;
+
+	return *c + (wraps ? *wraps << 32 : 0);
+}
+
+void stats_ent(const struct stats *s, const void *rec, struct ent_stats *out)
+{
+	const struct ent_rec *e = rec;
+	int i;
+
+	memset(out, 0, sizeof(*out));
+	out->txns = e->txns;
+	out->answered = cnt_get(s, &e->answered);
+	out->unanswered = cnt_get(s, &e->unanswered);
+	out->open_at_end = cnt_get(s, &e->open_at_end);
+	out->retrans = cnt_get(s, &e->retrans);
+	for (i = 0; i < 16; i++)
+		out->rcodes[i] = cnt_get(s, &e->rcodes[i]);
+	if (e->lat)
+		out->lat = *e->lat;
+}
+
+static void ent_add(struct stats *s, struct ent_rec *e, const struct txn *t, int with_lat)
 {
 	e->txns++;
 	if (t->retrans)
-		e->retrans += t->retrans;
+		cnt_add(s, &e->retrans, t->retrans);
 	switch (t->status) {
 	case TXN_ANSWERED:
-		e->answered++;
-		e->rcodes[TXN_RCODE(t)]++;
-		if (with_lat)
-			hist_add(&e->lat, (uint64_t)(TXN_LATENCY_FIRST(t) / NS_PER_US));
+		cnt_add(s, &e->answered, 1);
+		cnt_add(s, &e->rcodes[TXN_RCODE(t)], 1);
+		if (with_lat) {
+			if (!e->lat)
+				e->lat = xcalloc(1, sizeof(*e->lat));
+			hist_add(e->lat, (uint64_t)(TXN_LATENCY_FIRST(t) / NS_PER_US));
+		}
 		break;
-	case TXN_UNANSWERED: e->unanswered++; break;
-	case TXN_OPEN_AT_END: e->open_at_end++; break;
+	case TXN_UNANSWERED: cnt_add(s, &e->unanswered, 1); break;
+	case TXN_OPEN_AT_END: cnt_add(s, &e->open_at_end, 1); break;
 	}
 }
 
 /* The records of a qtype in both per-qtype maps. */
-static void qtype_recs(struct stats *s, uint16_t qt, struct ent_stats **ent, struct edns_qt **eq)
+static void qtype_recs(struct stats *s, uint16_t qt, struct ent_rec **ent, struct edns_qt **eq)
 {
 	int o1, o2;
 
@@ -127,7 +173,7 @@ static void qtype_recs(struct stats *s, uint16_t qt, struct ent_stats **ent, str
 void stats_txn(struct stats *s, const struct txn *t)
 {
 	uint8_t k[20];
-	struct ent_stats *qe;
+	struct ent_rec *qe;
 	struct edns_qt *eq;
 
 	if (t->status == TXN_EVICTED) {
@@ -145,14 +191,14 @@ void stats_txn(struct stats *s, const struct txn *t)
 		if (t->proto == 17 && DNS_TC(t->resp_flags))
 			s->tc_udp++;
 	}
-	ent_add(kmap_get(&s->servers, k, addr_key(&t->server, k), NULL), t, 1);
-	ent_add(kmap_get(&s->clients, k, addr_key(&t->client, k), NULL), t, 0);
+	ent_add(s, kmap_get(&s->servers, k, addr_key(&t->server, k), NULL), t, 1);
+	ent_add(s, kmap_get(&s->clients, k, addr_key(&t->client, k), NULL), t, 0);
 	qtype_recs(s, t->qtype, &qe, &eq);
-	ent_add(qe, t, 1);
-	ent_add(kmap_get_hashed(&s->qnames, t->qname->wire, t->qname->len, t->qname->hash, NULL),
+	ent_add(s, qe, t, 1);
+	ent_add(s, kmap_get_hashed(&s->qnames, t->qname->wire, t->qname->len, t->qname->hash, NULL),
 		t, 0);
 	if (t->ifindex >= 0)
-		ent_add(kmap_get(&s->ifaces, &t->ifindex, sizeof(t->ifindex), NULL), t, 0);
+		ent_add(s, kmap_get(&s->ifaces, &t->ifindex, sizeof(t->ifindex), NULL), t, 0);
 	eq->txns++;
 	if (t->q_has_edns) {
 		eq->edns++;
@@ -183,15 +229,24 @@ void stats_lookup(struct stats *s, const struct lookup *l)
 		s->lookups_retried++;
 }
 
+static void ent_free_lat(struct ent_rec *e)
+{
+	if (e->lat) {
+		hist_free(e->lat);
+		free(e->lat);
+		e->lat = NULL;
+	}
+}
+
 static void free_ent_hists(struct kmap *m)
 {
 	struct kmap_ent **arr = kmap_entries(m);
 	size_t i;
 
 	for (i = 0; i < m->count; i++)
-		hist_free(&((struct ent_stats *)arr[i]->val)->lat);
+		ent_free_lat(arr[i]->val);
 	if (m->other)
-		hist_free(&((struct ent_stats *)m->other)->lat);
+		ent_free_lat(m->other);
 	free(arr);
 }
 
@@ -207,13 +262,14 @@ void stats_free(struct stats *s)
 	kmap_free(&s->qnames);
 	kmap_free(&s->ifaces);
 	kmap_free(&s->edns_qtype);
+	kmap_free(&s->carries);
 }
 
 static int cmp_ent(const void *a, const void *b)
 {
 	const struct kmap_ent *x = *(const struct kmap_ent *const *)a;
 	const struct kmap_ent *y = *(const struct kmap_ent *const *)b;
-	const struct ent_stats *ex = x->val, *ey = y->val;
+	const struct ent_rec *ex = x->val, *ey = y->val;
 	size_t n;
 	int c;
 

@@ -5,6 +5,8 @@
 #include "unit.h"
 #include "match.h"
 #include "ptrmap.h"
+#include "names.h"
+#include "stats.h"
 
 #include <stdio.h>
 
@@ -122,11 +124,53 @@ static void test_ptrmap(void)
 	ptrmap_free(&m);
 }
 
+/* per-key counters are 32 bits wide and carry into a side map: the counts
+ * read back exact past 2^32 */
+static void test_stats_carry(void)
+{
+	struct stats s;
+	struct txn t;
+	struct ent_stats e;
+	struct kmap_ent **arr;
+	uint8_t w[] = { 1, 'a', 0 };
+	int i;
+
+	stats_init(&s);
+	memset(&t, 0, sizeof(t));
+	t.qname = name_intern(w, sizeof(w));
+	t.client.family = t.server.family = 4;
+	t.qtype = 1;
+	t.qclass = 1;
+	t.status = TXN_ANSWERED;
+	t.resp_flags = 2; /* SERVFAIL */
+	t.retrans = 7;
+	t.ifindex = -1;
+	stats_txn(&s, &t);
+	arr = kmap_entries(&s.qnames);
+	/* two short of wrapping: the next three transactions carry */
+	((struct ent_rec *)arr[0]->val)->answered = UINT32_MAX - 1;
+	((struct ent_rec *)arr[0]->val)->rcodes[2] = UINT32_MAX - 1;
+	((struct ent_rec *)arr[0]->val)->retrans = UINT32_MAX - 1;
+	for (i = 0; i < 3; i++)
+		stats_txn(&s, &t);
+	stats_ent(&s, arr[0]->val, &e);
+	CHECK_EQ("stats carry: answered past 2^32", (long long)UINT32_MAX + 2, e.answered);
+	CHECK_EQ("stats carry: SERVFAIL past 2^32", (long long)UINT32_MAX + 2, e.rcodes[2]);
+	CHECK_EQ("stats carry: retransmissions past 2^32", (long long)UINT32_MAX - 1 + 21,
+		 e.retrans);
+	CHECK_EQ("stats carry: transactions", 4, e.txns);
+	CHECK_EQ("stats carry: NOERROR untouched", 0, e.rcodes[0]);
+	free(arr);
+	name_unref(t.qname);
+	stats_free(&s);
+}
+
 int main(void)
 {
 	const struct match_stats *st;
 
 	test_ptrmap();
+	test_stats_carry();
 
 	/* a plain pair; the qname's case does not matter */
 	reset(0);
