@@ -53,6 +53,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -78,6 +79,22 @@ struct end_rec {
 	struct match_stats mst; /* R_END2 only */
 	int32_t rc;
 };
+
+/*
+ * DNSVET_JOBS_TIMES=1 in the environment: each process of -j says on
+ * stderr how much CPU it used, so make bench (and whoever moves a detector
+ * between the processes above) can see the balance, not just the sum.
+ */
+static void stage_times(const char *stage)
+{
+	struct rusage ru;
+
+	if (!getenv("DNSVET_JOBS_TIMES") || getrusage(RUSAGE_SELF, &ru) < 0)
+		return;
+	fprintf(stderr, "dnsvet: -j: %s: %.3f s CPU\n", stage,
+		(double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+			(double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+}
 
 /* The name travels as bytes; the next stage interns its own copy. */
 struct txn_rec {
@@ -178,6 +195,7 @@ static void NORETURN run_decode(struct analysis *a, struct chan *out)
 	end->dec = a->dec.st;
 	end->rc = rc;
 	chan_finish(out);
+	stage_times("decode");
 	_exit(0);
 }
 
@@ -299,6 +317,7 @@ static void NORETURN run_decode_match(struct analysis *a, struct chan *out)
 	end->mst = *matcher_stats(ds.mt);
 	end->rc = rc;
 	chan_finish(out);
+	stage_times("decode+match");
 	_exit(0);
 }
 
@@ -330,6 +349,7 @@ static void NORETURN run_match(struct analysis *a, struct chan *in, struct chan 
 			memcpy(end, p, sizeof(*end));
 			end->mst = *matcher_stats(mt);
 			chan_finish(out);
+			stage_times("match");
 			_exit(0);
 		}
 	}
@@ -490,5 +510,6 @@ int analysis_run_pipe(struct analysis *a)
 	chan_free(c1);
 	chan_free(c2);
 	detect_finish(a->dc, &a->findings);
+	stage_times("report");
 	return rc;
 }
