@@ -124,7 +124,10 @@ if command -v editcap >/dev/null && "$DNSVET" report -h | grep -q -- '--jobs'; t
 	bestwall j1 "$DNSVET" report --json --no-progress -j 1 "$@"
 	J1=$BW
 	J1CPU=$BWCPU
+	# each process says its CPU time on stderr (src/analyze-pipe.c)
+	export DNSVET_JOBS_TIMES=1
 	bestwall j2 "$DNSVET" report --json --no-progress -j 2 "$@"
+	J2SPLIT=$(sed -n 's/^dnsvet: -j: \(.*\): \([0-9.]*\) s CPU$/\1 \2 s/p' "$D/err.j2" | paste -sd, - | sed 's/,/, /g')
 	J2=$BW
 	J2CPU=$BWCPU
 	J2RSS=$BWRSS
@@ -132,6 +135,8 @@ if command -v editcap >/dev/null && "$DNSVET" report -h | grep -q -- '--jobs'; t
 	J3=$BW
 	J3CPU=$BWCPU
 	J3RSS=$BWRSS
+	J3SPLIT=$(sed -n 's/^dnsvet: -j: \(.*\): \([0-9.]*\) s CPU$/\1 \2 s/p' "$D/err.j3" | paste -sd, - | sed 's/,/, /g')
+	unset DNSVET_JOBS_TIMES
 	if cmp -s "$D/out.j1" "$D/out.j2" && cmp -s "$D/out.j1" "$D/out.j3"; then
 		SAME=identical
 	else
@@ -170,5 +175,7 @@ if [ -n "$JN" ]; then
 		"$J2CPU" "$(calc "sprintf(\"%.0f\", $J2RSS / 1024)")" "$(calc "$J1 / $J2")"
 	printf '  -j 3  %7.3f s wall  (%.3f s CPU, peak RSS %s MB per process)  %.2fx\n' "$J3" \
 		"$J3CPU" "$(calc "sprintf(\"%.0f\", $J3RSS / 1024)")" "$(calc "$J1 / $J3")"
+	echo "  CPU per process, -j 2: $J2SPLIT"
+	echo "                   -j 3: $J3SPLIT"
 	echo "  (target >= 1.7x); reports of -j 2 and -j 3 against -j 1: $SAME"
 fi
