@@ -30,14 +30,24 @@
  * given up on (up to the answer window after it was sent), so each key keeps
  * a ring of the last window + RING_SLACK seconds and feeds the seconds that
  * fall off it to its plateau trackers. Keys are a capped kmap; plateaus and
- * budget episodes are kept up to a cap per key (all counted); transactions
- * to tag go through a tagbuf.
+ * budget episodes are kept up to a cap per key (all counted).
+ *
+ * Transactions to tag are known only at the end, so each one leaves a tag
+ * record: its seq, second and key ids, varint-coded as deltas from the
+ * record before (about 5 bytes, not a 16-byte tagbuf record). Records are
+ * pruned as the stream grows: a record whose seconds are final for its keys
+ * and inside no plateau or episode that is kept or still open can never be
+ * tagged. What stays is the last ring's worth of traffic plus the seconds
+ * of real plateaus, capped at TAG_BYTES bytes (later records are dropped and
+ * counted). On the 2 M-packet bench trace (1 M transactions, no plateau)
+ * this took the detector from 16 MB of tag records to under 2 MB.
  */
 #include "config.h"
 #include "detect.h"
 #include "detkit.h"
 #include "input.h"
 #include "kmap.h"
+#include "names.h"
 #include "tagbuf.h"
 
 #include <inttypes.h>
@@ -56,7 +66,7 @@ static const struct detector_param params[] = {
 };
 
 #define RING_SLACK 3
-#define MAX_KEYS 8192 /* < 65536: two key ids share a tag record */
+#define MAX_KEYS 8192
 #define KEPT 16
 #define EPISODES_KEPT 64
 #define SLACK_ANSWERS 2
@@ -114,11 +124,37 @@ struct rkey {
 	struct keyex *ex; /* allocated on the first unanswered query */
 };
 
-/* Examples: the first unanswered queries, the latest one, the latest answer. */
+/*
+ * Examples: the first unanswered queries, the latest one, the latest answer.
+ * Kept as what txn_describe() needs (the name by reference), described only
+ * for the keys that get a finding: 56 bytes an example, not a 192-byte
+ * struct evidence with its text, and no name conversion while counting.
+ */
 #define EX_FIRST 3
+struct ex {
+	uint64_t seq;
+	ts_t ts, dur; /* first send; to the answer, or to the last send */
+	struct name *qname;
+	struct frameref q, r;
+	uint16_t qtype, resp_flags, retrans;
+	uint8_t status;
+};
+
 struct keyex {
-	struct evidence first[EX_FIRST], last_lost, last_ans;
-	int nfirst, have_lost, have_ans;
+	struct ex first[EX_FIRST], last_lost, last_ans;
+	uint8_t nfirst, have_lost, have_ans;
+};
+
+/* The tag record stream (see the top); TAG_BYTES bounds it. */
+#define TAG_BYTES (8u << 20)
+#define TAG_PRUNE_MIN (64u << 10)
+struct tagstream {
+	uint8_t *b;
+	size_t n, alloc;
+	size_t prune_at; /* prune when n reaches this */
+	uint64_t prev_seq;
+	int64_t prev_sec;
+	uint64_t dropped;
 };
 
 struct params {
@@ -132,7 +168,9 @@ struct state {
 	uint32_t nslots, nkeys;
 	struct kmap keys;
 	uint64_t ignored; /* transactions whose keys did not fit the table */
-	struct tagbuf tags;
+	struct rkey **byid; /* key id - 1 -> key, for pruning tag records */
+	size_t byid_alloc;
+	struct tagstream tags;
 };
 
 static void *init(struct detect_ctx *dc)
@@ -150,7 +188,7 @@ static void *init(struct detect_ctx *dc)
 	s->p.budget = detect_param(dc, "rate-limit", "budget");
 	s->nslots = (uint32_t)(detect_window(dc) / NS_PER_SEC) + 1 + RING_SLACK;
 	kmap_init(&s->keys, sizeof(struct rkey), MAX_KEYS);
-	tagbuf_init(&s->tags, TAGBUF_DEFAULT_CAP);
+	s->tags.prune_at = TAG_PRUNE_MIN;
 	return s;
 }
 
@@ -331,6 +369,11 @@ static struct rkey *get_key(struct state *s, const uint8_t *kb, size_t klen, con
 	}
 	if (!k->id) {
 		k->id = ++s->nkeys;
+		if (s->nkeys > s->byid_alloc) {
+			s->byid_alloc = s->byid_alloc ? s->byid_alloc * 2 : 64;
+			s->byid = xrealloc(s->byid, s->byid_alloc * sizeof(*s->byid));
+		}
+		s->byid[k->id - 1] = k;
 		k->kind = (uint8_t)kind;
 		k->ifindex = kind == KIND_IFACE ? t->ifindex : -1;
 		k->client = t->client;
@@ -339,23 +382,48 @@ static struct rkey *get_key(struct state *s, const uint8_t *kb, size_t klen, con
 	return k;
 }
 
-static void set_ex(struct evidence *e, const struct txn *t)
+static void set_ex(struct ex *e, const struct txn *t)
 {
-	e->txn_seq = t->seq;
+	if (e->qname)
+		name_unref(e->qname);
+	e->qname = name_ref(t->qname);
+	e->seq = t->seq;
 	e->ts = t->first_ts;
 	e->q = t->qframe;
 	if (t->status == TXN_ANSWERED) {
 		e->r = t->rframe;
+		e->dur = t->resp_ts - t->first_ts;
 	} else {
 		e->r.file = 0;
 		e->r.frame = 0;
+		e->dur = t->last_ts - t->first_ts;
 	}
-	txn_describe(t, e->what, sizeof(e->what));
+	e->qtype = t->qtype;
+	e->resp_flags = t->resp_flags;
+	e->retrans = t->retrans;
+	e->status = t->status;
 }
 
-/* Describing a transaction costs a name conversion: refresh the latest
- * examples once per second of capture, not for every transaction. */
-static int stale(const struct evidence *e, const struct txn *t)
+/* txn_describe() of the transaction an example was taken from */
+static void ex_describe(const struct ex *e, char *buf, size_t n)
+{
+	struct txn t;
+
+	memset(&t, 0, sizeof(t));
+	t.qname = e->qname;
+	t.first_ts = e->ts;
+	t.resp_ts = t.last_ts = e->ts + e->dur;
+	t.qtype = e->qtype;
+	t.resp_flags = e->resp_flags;
+	t.retrans = e->retrans;
+	t.status = e->status;
+	txn_describe(&t, buf, n);
+}
+
+/* The latest examples are refreshed once per second of capture, not for
+ * every transaction (this was for the name conversion; it also keeps
+ * which example is shown as it was). */
+static int stale(const struct ex *e, const struct txn *t)
 {
 	return e->ts / NS_PER_SEC != t->first_ts / NS_PER_SEC;
 }
@@ -391,11 +459,206 @@ static void count(struct state *s, struct rkey *k, const struct txn *t)
 	keep_example(k, t);
 }
 
+/* ---- tag records ------------------------------------------------------------ */
+
+static uint8_t *put_varint(uint8_t *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+static const uint8_t *get_varint(const uint8_t *p, uint64_t *v)
+{
+	uint64_t x = 0;
+	int sh = 0;
+
+	while (*p & 0x80) {
+		x |= (uint64_t)(*p++ & 0x7f) << sh;
+		sh += 7;
+	}
+	*v = x | (uint64_t)*p++ << sh;
+	return p;
+}
+
+static uint64_t zz(int64_t d)
+{
+	return ((uint64_t)d << 1) ^ (uint64_t)(d >> 63);
+}
+
+static int64_t unzz(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+/* One record: seq and second as deltas from the record before, then the
+ * interface key's and the client key's ids (0: none). At most 4 * 10 bytes. */
+#define TAGREC_MAX 40
+struct tagrec1 {
+	uint64_t seq;
+	int64_t sec;
+	uint32_t id[2];
+};
+
+static void tag_put(struct tagstream *ts, const struct tagrec1 *r)
+{
+	uint8_t *p;
+
+	if (ts->n + TAGREC_MAX > ts->alloc) {
+		ts->alloc = ts->alloc ? ts->alloc + ts->alloc / 2 : 16384;
+		ts->b = xrealloc(ts->b, ts->alloc);
+	}
+	p = ts->b + ts->n;
+	p = put_varint(p, zz((int64_t)(r->seq - ts->prev_seq)));
+	p = put_varint(p, zz(r->sec - ts->prev_sec));
+	p = put_varint(p, r->id[0]);
+	p = put_varint(p, r->id[1]);
+	ts->n = (size_t)(p - ts->b);
+	ts->prev_seq = r->seq;
+	ts->prev_sec = r->sec;
+}
+
+/* Walking the records: start from a zeroed one. */
+struct tagwalk {
+	size_t pos;
+	uint64_t seq;
+	int64_t sec;
+};
+
+static int tag_next(const struct tagstream *ts, size_t end, struct tagwalk *w, struct tagrec1 *r)
+{
+	const uint8_t *p = ts->b + w->pos;
+	uint64_t v;
+
+	if (w->pos >= end)
+		return 0;
+	p = get_varint(p, &v);
+	w->seq += (uint64_t)unzz(v);
+	p = get_varint(p, &v);
+	w->sec += unzz(v);
+	p = get_varint(p, &v);
+	r->id[0] = (uint32_t)v;
+	p = get_varint(p, &v);
+	r->id[1] = (uint32_t)v;
+	r->seq = w->seq;
+	r->sec = w->sec;
+	w->pos = (size_t)(p - ts->b);
+	return 1;
+}
+
+static int in_plist(const struct plist *l, int64_t sec)
+{
+	uint32_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (sec >= l->v[i].start && sec <= l->v[i].end)
+			return 1;
+	return 0;
+}
+
+/*
+ * Can a record of key id at second sec still be tagged? Only if sec is not
+ * final yet (still in the ring, or ahead of it) or lies in a plateau or
+ * budget episode that is kept or still open: finish tags inside what
+ * play_out() finds, and that is the kept plateaus and episodes plus what
+ * the open runs and the ring's seconds give.
+ */
+static int tag_needed(const struct state *s, uint32_t id, int64_t sec)
+{
+	const struct rkey *k;
+	uint32_t i;
+	int j;
+
+	if (!id)
+		return 0;
+	k = s->byid[id - 1];
+	if (sec >= k->head)
+		return 1;
+	for (j = 0; j < 2; j++) {
+		if (k->tr[j].in_run && sec >= k->tr[j].run.start)
+			return 1;
+		if (in_plist(&k->tr[j].kept, sec))
+			return 1;
+	}
+	if (k->bud.in_ep && sec >= k->bud.ep.start)
+		return 1;
+	for (i = 0; i < k->bud.n; i++)
+		if (sec >= k->bud.v[i].start && sec <= k->bud.v[i].end)
+			return 1;
+	return 0;
+}
+
+/*
+ * Drop the records that can no longer be tagged, in place: a kept record's
+ * deltas sum those of the records dropped before it, and a varint of a sum
+ * is never longer than the varints of its terms, so the writing never
+ * overtakes the reading.
+ */
+static void tag_prune(struct state *s)
+{
+	struct tagstream *ts = &s->tags;
+	struct tagwalk w;
+	struct tagrec1 r;
+	size_t end = ts->n;
+
+	memset(&w, 0, sizeof(w));
+	ts->n = 0;
+	ts->prev_seq = 0;
+	ts->prev_sec = 0;
+	while (tag_next(ts, end, &w, &r))
+		if (tag_needed(s, r.id[0], r.sec) || tag_needed(s, r.id[1], r.sec))
+			tag_put(ts, &r);
+	/* prune again after a quarter more: the stream stays within 1.25
+	 * times what is pending (about 14 s of traffic) */
+	ts->prune_at = MAX(ts->n + ts->n / 4, (size_t)TAG_PRUNE_MIN);
+}
+
+static void tag_add(struct state *s, uint64_t seq, int64_t sec, uint32_t id_iface,
+		    uint32_t id_client)
+{
+	struct tagrec1 r;
+
+	if (s->tags.n >= s->tags.prune_at)
+		tag_prune(s);
+	if (s->tags.n + TAGREC_MAX > TAG_BYTES) {
+		s->tags.dropped++;
+		return;
+	}
+	r.seq = seq;
+	/* seconds as a tagbuf had them */
+	r.sec = sec < 0 ? 0 : sec > UINT32_MAX ? UINT32_MAX : sec;
+	r.id[0] = id_iface;
+	r.id[1] = id_client;
+	tag_put(&s->tags, &r);
+}
+
+/* Tag the records of key k whose second lies in one of n spans [start, end]. */
+static void tag_spans(struct state *s, const struct rkey *k, const int64_t (*span)[2], uint32_t n)
+{
+	struct tagwalk w;
+	struct tagrec1 r;
+	uint32_t i;
+
+	memset(&w, 0, sizeof(w));
+	while (tag_next(&s->tags, s->tags.n, &w, &r)) {
+		if (r.id[0] != k->id && r.id[1] != k->id)
+			continue;
+		for (i = 0; i < n; i++)
+			if (r.sec >= span[i][0] && r.sec <= span[i][1]) {
+				detect_tag(s->dc, "rate-limit", r.seq);
+				break;
+			}
+	}
+}
+
 static void txn(void *st, const struct txn *t)
 {
 	struct state *s = st;
 	uint8_t kb[1 + DK_ADDR_KEY * 2 + 4];
-	uint32_t ids = 0;
+	uint32_t id_iface = 0, id_client = 0;
 	size_t n;
 	struct rkey *k;
 
@@ -408,7 +671,7 @@ static void txn(void *st, const struct txn *t)
 		k = get_key(s, kb, n, t, KIND_IFACE);
 		if (k) {
 			count(s, k, t);
-			ids = k->id << 16;
+			id_iface = k->id;
 		}
 	}
 	kb[0] = KIND_CLIENT;
@@ -419,11 +682,10 @@ static void txn(void *st, const struct txn *t)
 		if (t->ifindex < 0)
 			k->standin = 1;
 		count(s, k, t);
-		ids |= k->id;
+		id_client = k->id;
 	}
-	/* one record for both keys: ids fit 16 bits (the key table's cap) */
-	if (ids)
-		tagbuf_add(&s->tags, t->seq, t->first_ts / NS_PER_SEC, ids);
+	if (id_iface || id_client)
+		tag_add(s, t->seq, t->first_ts / NS_PER_SEC, id_iface, id_client);
 }
 
 /* ---- finish -------------------------------------------------------------- */
@@ -476,7 +738,10 @@ static void play_out(struct state *s, struct rkey *k, struct result *res)
 	memset(res, 0, sizeof(*res));
 	memset(extra, 0, sizeof(extra));
 	res->k = k;
-	res->ep = xcalloc(2 * EPISODES_KEPT, sizeof(*res->ep));
+	/* room for episodes only with a budget (this was 5 KB a key at
+	 * finish: 10 MB on the bench trace's 2,000 keys) */
+	if (s->p.budget > 0)
+		res->ep = xcalloc(EPISODES_KEPT, sizeof(*res->ep));
 	if (k->bud.n)
 		memcpy(res->ep, k->bud.v, k->bud.n * sizeof(*res->ep));
 	res->nep = k->bud.n;
@@ -497,7 +762,10 @@ static void play_out(struct state *s, struct rkey *k, struct result *res)
 	res->over_seconds = bc.seconds;
 
 	/* both ways of counting: the longer plateau wins where they overlap */
-	all = xcalloc(4 * KEPT + 1, sizeof(*all));
+	/* as many as there are (was 4 * KEPT + 1: 8 MB at finish) */
+	n = k->tr[0].kept.n + k->tr[1].kept.n + extra[0].n + extra[1].n;
+	all = xcalloc(n + 1, sizeof(*all));
+	n = 0;
 	for (i = 0; i < 2; i++) {
 		for (j = 0; j < k->tr[i].kept.n; j++) {
 			all[n] = k->tr[i].kept.v[j];
@@ -583,9 +851,17 @@ static void key_json(struct sbuf *sb, const struct rkey *k)
 		  k->kind == KIND_CLIENT && k->standin ? "true" : "false");
 }
 
-static int within(const struct evidence *e, int64_t from, int64_t to)
+static int within(const struct ex *e, int64_t from, int64_t to)
 {
 	return e->ts / NS_PER_SEC >= from && e->ts / NS_PER_SEC <= to;
+}
+
+static void add_ex(struct finding *f, const struct ex *e)
+{
+	char what[sizeof(f->ev[0].what)];
+
+	ex_describe(e, what, sizeof(what));
+	finding_evidence_raw(f, e->seq, e->ts, e->q, e->r, what);
 }
 
 /* Examples inside [from, to] (seconds); the first unanswered query if none is. */
@@ -598,22 +874,13 @@ static void evidence(struct finding *f, const struct rkey *k, int64_t from, int6
 		return;
 	for (i = 0; i < x->nfirst; i++)
 		if (within(&x->first[i], from, to))
-			finding_evidence_raw(f, x->first[i].txn_seq, x->first[i].ts, x->first[i].q,
-					     x->first[i].r, x->first[i].what);
+			add_ex(f, &x->first[i]);
 	if (x->have_lost && within(&x->last_lost, from, to))
-		finding_evidence_raw(f, x->last_lost.txn_seq, x->last_lost.ts, x->last_lost.q,
-				     x->last_lost.r, x->last_lost.what);
+		add_ex(f, &x->last_lost);
 	if (x->have_ans && within(&x->last_ans, from, to))
-		finding_evidence_raw(f, x->last_ans.txn_seq, x->last_ans.ts, x->last_ans.q,
-				     x->last_ans.r, x->last_ans.what);
+		add_ex(f, &x->last_ans);
 	if (!f->nev && x->nfirst)
-		finding_evidence_raw(f, x->first[0].txn_seq, x->first[0].ts, x->first[0].q,
-				     x->first[0].r, x->first[0].what);
-}
-
-static int tag_match(uint32_t ids, uint32_t id)
-{
-	return (ids >> 16) == id || (ids & 0xffff) == id;
+		add_ex(f, &x->first[0]);
 }
 
 static void report_plateaus(struct state *s, struct findings *out, const struct result *r,
@@ -625,8 +892,8 @@ static void report_plateaus(struct state *s, struct findings *out, const struct 
 	double ceiling, lost;
 	struct finding *f;
 	char w[160], t1[40];
+	int64_t (*span)[2];
 	uint32_t i;
-	size_t j;
 
 	for (i = 0; i < npl; i++) {
 		off += pl[i].off;
@@ -710,17 +977,13 @@ static void report_plateaus(struct state *s, struct findings *out, const struct 
 		    "raise the limit if it is yours. Use --rate-budget to flag every second above a "
 		    "known budget.");
 	evidence(f, k, pl[0].start, pl[npl - 1].end);
-	for (j = 0; j < s->tags.n; j++) {
-		const struct tagrec *t = &s->tags.v[j];
-
-		if (!tag_match(t->key, k->id))
-			continue;
-		for (i = 0; i < npl; i++)
-			if ((int64_t)t->sec >= pl[i].start && (int64_t)t->sec <= pl[i].end) {
-				detect_tag(s->dc, "rate-limit", t->seq);
-				break;
-			}
+	span = xcalloc(npl, sizeof(*span));
+	for (i = 0; i < npl; i++) {
+		span[i][0] = pl[i].start;
+		span[i][1] = pl[i].end;
 	}
+	tag_spans(s, k, (const int64_t (*)[2])span, npl);
+	free(span);
 }
 
 static void report_budget(struct state *s, struct findings *out, const struct result *r)
@@ -731,7 +994,7 @@ static void report_budget(struct state *s, struct findings *out, const struct re
 	double lost;
 	struct finding *f;
 	char w[160], t1[40];
-	size_t j;
+	int64_t (*span)[2];
 
 	for (i = 0; i < r->nep; i++) {
 		off += r->ep[i].off;
@@ -780,17 +1043,13 @@ static void report_budget(struct state *s, struct findings *out, const struct re
 		    "Keep the rate under the budget: cache more, stop floods at their source (see "
 		    "ptr-flood), or spread the queries over more interfaces or hosts.");
 	evidence(f, k, r->ep[0].start, r->ep[r->nep - 1].end);
-	for (j = 0; j < s->tags.n; j++) {
-		const struct tagrec *t = &s->tags.v[j];
-
-		if (!tag_match(t->key, k->id))
-			continue;
-		for (i = 0; i < r->nep; i++)
-			if ((int64_t)t->sec >= r->ep[i].start && (int64_t)t->sec <= r->ep[i].end) {
-				detect_tag(s->dc, "rate-limit", t->seq);
-				break;
-			}
+	span = xcalloc(r->nep, sizeof(*span));
+	for (i = 0; i < r->nep; i++) {
+		span[i][0] = r->ep[i].start;
+		span[i][1] = r->ep[i].end;
 	}
+	tag_spans(s, k, (const int64_t (*)[2])span, r->nep);
+	free(span);
 }
 
 static void finish(void *st, struct findings *out)
@@ -840,11 +1099,22 @@ static void destroy(void *st)
 		free(k->tr[0].kept.v);
 		free(k->tr[1].kept.v);
 		free(k->bud.v);
+		if (k->ex) {
+			struct ex *x[EX_FIRST + 2] = { &k->ex->first[0], &k->ex->first[1],
+						       &k->ex->first[2], &k->ex->last_lost,
+						       &k->ex->last_ans };
+			int j;
+
+			for (j = 0; j < EX_FIRST + 2; j++)
+				if (x[j]->qname)
+					name_unref(x[j]->qname);
+		}
 		free(k->ex);
 	}
 	free(e);
 	kmap_free(&s->keys);
-	tagbuf_free(&s->tags);
+	free(s->byid);
+	free(s->tags.b);
 	free(s);
 }
 

@@ -36,6 +36,7 @@
  */
 #include "config.h"
 #include "detect.h"
+#include "detkit.h"
 #include "kmap.h"
 #include "names.h"
 
@@ -53,15 +54,69 @@ static const struct detector_param params[] = {
 	{ NULL, 0, NULL },
 };
 
-/* one A or AAAA query of a client, waiting in the client's buffer */
+/*
+ * Memory. The buffers hold up to RECS_MAX queries over all clients, and on a
+ * busy trace they are full most of the time (2,000 clients, 15 s horizon), so
+ * a buffered query is the thing to keep small: 56 bytes in one pool (14.7 MB
+ * at the cap, touched only as far as used) instead of a 104-byte record in
+ * per-client arrays that doubled (77 MB on the bench trace). What does not
+ * fit the compact record (a retry more than 4.3 s after the first send, an
+ * answer later than that, seq or lookup numbers past 2^32, a client's fourth
+ * server, frames of different files) moves to a side entry, one per such
+ * query. A client costs a small record; the state of a candidate switch and
+ * of error answers to A queries, with the queries kept as evidence (as
+ * records, not text: the text is written only for findings), is allocated
+ * for the clients that have them.
+ */
+
+#define NIL 0 /* no record: index 0 of the pool is never used */
+
+/* one A or AAAA query of a client, waiting in the client's buffer: 56 bytes */
 struct rec {
-	uint64_t seq, lseq; /* transaction, lookup (0: none) */
+	ts_t first;
 	struct name *qname; /* a reference we hold */
+	uint32_t seq;	    /* transaction (wide: in the side entry) */
+	uint32_t dresp;	    /* answer - first (wide: the side entry's index) */
+	uint32_t dlast;	    /* last send - first */
+	uint32_t lseq;	    /* lookup, 0: none */
+	uint32_t qframe, rframe;
+	uint32_t next, prev; /* the client's buffer, by send time */
+	uint16_t cport, id;
+	uint8_t file; /* of both frames */
+	uint8_t flags;
+	uint8_t srv; /* the client's server slot, or SRV_WIDE */
+};
+
+#define R_RCODE 0x0f
+#define R_AAAA 0x10
+#define R_USED 0x20
+#define R_RETRANS 0x40
+#define R_ANSWERED 0x80
+#define NSRV 3 /* glibc uses at most three nameservers (MAXNS) */
+#define SRV_WIDE 0xff
+
+/* the fields of a query that did not fit its record: 56 bytes */
+struct wide {
+	uint64_t seq, lseq;
+	ts_t resp, last;
 	struct addr server;
-	ts_t first, last, resp; /* resp < 0: no answer */
+	uint16_t qfile, rfile;
+	uint32_t next_free;
+};
+
+/* a query kept for evidence (and for the name and times it carries); the
+ * text is made only when a finding is written */
+enum { EX_NONE, EX_SERIAL_MODE, EX_AGAIN, EX_ONE_CAME, EX_DID_NOT, EX_THEN_SERIAL, EX_SAME_PORT,
+       EX_NEW_PORT };
+
+struct evrec {
+	uint64_t seq;
+	ts_t first, resp, last; /* resp < 0: no answer */
+	ts_t xgap;		/* EX_AGAIN: the silence */
 	struct frameref q, r;
-	uint16_t qtype, cport, id, retrans;
-	uint8_t status, rcode, used;
+	struct name *qname; /* a reference we hold, NULL: none */
+	uint16_t qtype, cport;
+	uint8_t rcode, retrans, extra;
 };
 
 enum { M_PARALLEL, M_CANDIDATE };
@@ -75,55 +130,60 @@ enum { M_PARALLEL, M_CANDIDATE };
 
 /* an A query answered with an error and no AAAA query after it (yet) */
 struct failed_a {
-	uint64_t namehash, seq;
+	struct evrec ev;
 	struct addr server;
-	char name[256];
-	ts_t first, resp;
 	uint16_t id;
-	uint8_t rcode, serial;
-	struct evidence ev;
+	uint8_t serial;
 };
 
 /*
- * Per-client analysis state. Copied for snapshots (finish), so apart from
- * pend it is plain data; pend is copied deep.
- *
- * A switch stays a candidate until the end: glibc's serial mode lasts for
- * the life of the thread and a serial thread cannot send a parallel-looking
- * pair, so any parallel pair after the lost reply refutes it (another
- * process, or noise around a lost reply that changed nothing).
+ * The candidate switch, allocated at a client's first lost reply while
+ * parallel. A switch stays a candidate until the end: glibc's serial mode
+ * lasts for the life of the thread and a serial thread cannot send a
+ * parallel-looking pair, so any parallel pair after the lost reply refutes
+ * it (another process, or noise around a lost reply that changed nothing).
  */
-struct mode {
-	uint64_t pairs, par, ser, reopen, lost_pairs;
-	uint64_t pm_pairs, pm_serial; /* while parallel, reply not lost: noise */
-	int state;
-	/* the candidate switch */
-	uint64_t run, run_reopen, refuted, need;
+struct cand {
+	uint64_t run, run_reopen, need;
 	double noise;
 	ts_t trig_ts, trig_gap, last_serial_ts;
 	struct addr trig_server;
-	char trig_name[256]; /* names shown, truncated if long */
 	uint64_t par_before; /* parallel pairs before the lost reply */
-	struct evidence trig_ev[2], first_ser_ev[2];
-	int ntrig_ev, nfirst_ser_ev;
+	struct evrec trig_ev[2], first_ser_ev[2];
+	int nfirst_ser_ev;
 	uint64_t *pend; /* transactions sent since the lost reply, to tag */
 	uint32_t npend, apend;
-	/* error answers to A queries */
-	uint64_t stalls, moved_on;
-	ts_t stall_sum, stall_min, stall_max, stall_first, stall_last;
-	struct evidence stall_ev[4];
-	int nstall_ev;
-	struct addr stall_server;
-	char stall_name[256];
-	struct failed_a fa[FA_MAX];
-	int nfa;
-	ts_t first_ts, last_ts;
 };
 
+/* error answers to A queries, allocated at a client's first */
+struct fails {
+	uint64_t stalls, moved_on;
+	ts_t stall_sum, stall_min, stall_max, stall_first, stall_last;
+	struct evrec stall_ev[4];
+	int nstall_ev;
+	struct addr stall_server;
+	struct name *stall_qname; /* a reference we hold */
+	struct failed_a fa[FA_MAX];
+	int nfa;
+};
+
+/* Per-client analysis state. Copied deep for snapshots (finish). */
+struct mode {
+	uint64_t pairs, par, ser, reopen;
+	uint64_t pm_pairs, pm_serial; /* while parallel, reply not lost: noise */
+	uint64_t refuted;
+	ts_t first_ts, last_ts;
+	int state;
+	struct cand *cand;
+	struct fails *fails;
+};
+
+/* 200 bytes */
 struct client {
 	struct addr addr;
-	struct rec *v;
-	size_t n, alloc;
+	uint32_t head, tail, n; /* buffered queries */
+	struct addr srv[NSRV];
+	uint32_t srefs[NSRV]; /* buffered queries to each */
 	struct mode m;
 };
 
@@ -132,11 +192,17 @@ struct client {
 
 struct state {
 	struct detect_ctx *dc;
-	struct kmap clients;
+	struct dk_clients clients;
+	/* the pools: allocated for the cap at once, but pages are touched
+	 * only as records are first used, and freed ones are reused first */
+	struct rec *recs;
+	uint32_t rec_hwm, rec_free;
+	struct wide *wide;
+	uint32_t wide_hwm, wide_free;
 	size_t nrecs;
 	size_t pend_alloc; /* pend capacity of all clients, <= PEND_ALL_MAX */
 	uint64_t forced, late, ignored_clients;
-	ts_t now, horizon;
+	ts_t now, horizon, pair_gap_ns;
 	double pair_gap, stall_min, stall_max, noise_chance;
 	int switch_run;
 };
@@ -146,8 +212,9 @@ static void *init(struct detect_ctx *dc)
 	struct state *s = xcalloc(1, sizeof(*s));
 
 	s->dc = dc;
-	kmap_init(&s->clients, sizeof(struct client), CLIENTS_MAX);
+	dk_clients_init(&s->clients, sizeof(struct client), CLIENTS_MAX);
 	s->pair_gap = detect_param(dc, "serial-fallback", "pair_gap_s");
+	s->pair_gap_ns = (ts_t)(s->pair_gap * NS_PER_SEC);
 	s->switch_run = (int)detect_param(dc, "serial-fallback", "switch_run");
 	if (s->switch_run < 1)
 		s->switch_run = 1;
@@ -160,19 +227,184 @@ static void *init(struct detect_ctx *dc)
 	return s;
 }
 
-static size_t akey(const struct addr *a, uint8_t *k)
+/* ---- the compact records ------------------------------------------------ */
+
+static inline const struct wide *rec_wide(const struct state *s, const struct rec *r)
 {
-	k[0] = a->family;
-	memcpy(k + 1, a->a, 16);
-	return a->family == 4 ? 5 : 17;
+	return r->srv == SRV_WIDE ? &s->wide[r->dresp] : NULL;
+}
+
+static inline ts_t rec_resp(const struct state *s, const struct rec *r)
+{
+	if (!(r->flags & R_ANSWERED))
+		return -1;
+	return r->srv == SRV_WIDE ? s->wide[r->dresp].resp : r->first + (ts_t)r->dresp;
+}
+
+static inline ts_t rec_last(const struct state *s, const struct rec *r)
+{
+	return r->srv == SRV_WIDE ? s->wide[r->dresp].last : r->first + (ts_t)r->dlast;
+}
+
+static inline uint64_t rec_lseq(const struct state *s, const struct rec *r)
+{
+	return r->srv == SRV_WIDE ? s->wide[r->dresp].lseq : r->lseq;
+}
+
+static inline uint64_t rec_seq(const struct state *s, const struct rec *r)
+{
+	return r->srv == SRV_WIDE ? s->wide[r->dresp].seq : r->seq;
+}
+
+static const struct addr *rec_server(const struct state *s, const struct client *c,
+				     const struct rec *r)
+{
+	return r->srv == SRV_WIDE ? &s->wide[r->dresp].server : &c->srv[r->srv];
 }
 
 static int lost(const struct rec *r)
 {
-	return r->retrans > 0 || r->status != TXN_ANSWERED;
+	return (r->flags & (R_RETRANS | R_ANSWERED)) != R_ANSWERED;
 }
 
-static void describe(const struct rec *r, char *buf, size_t n, const char *extra)
+static uint32_t rec_alloc(struct state *s)
+{
+	uint32_t i;
+
+	if (!s->recs)
+		s->recs = xmalloc((RECS_MAX + 2) * sizeof(*s->recs));
+	if (s->rec_free) {
+		i = s->rec_free;
+		s->rec_free = s->recs[i].next;
+	} else {
+		i = ++s->rec_hwm; /* nrecs <= RECS_MAX + 1 */
+	}
+	return i;
+}
+
+static uint32_t wide_alloc(struct state *s)
+{
+	uint32_t i;
+
+	if (!s->wide)
+		s->wide = xmalloc((RECS_MAX + 2) * sizeof(*s->wide));
+	if (s->wide_free) {
+		i = s->wide_free;
+		s->wide_free = s->wide[i].next_free;
+	} else {
+		i = ++s->wide_hwm;
+	}
+	return i;
+}
+
+/* Fill record r from t: compact if every field fits, else wide. */
+static void rec_fill(struct state *s, struct client *c, struct rec *r, const struct txn *t)
+{
+	int answered = t->status == TXN_ANSWERED;
+	uint64_t lseq = t->lookup ? t->lookup->seq : 0;
+	ts_t dresp = answered ? t->resp_ts - t->first_ts : 0, dlast = t->last_ts - t->first_ts;
+	int k, slot = -1;
+
+	r->first = t->first_ts;
+	r->qname = name_ref(t->qname);
+	r->qframe = t->qframe.frame;
+	r->rframe = t->rframe.frame;
+	r->cport = t->cport;
+	r->id = t->id;
+	r->flags = (uint8_t)(TXN_RCODE(t) & R_RCODE) | (t->qtype == QTYPE_AAAA ? R_AAAA : 0) |
+		   (t->retrans ? R_RETRANS : 0) | (answered ? R_ANSWERED : 0);
+	for (k = 0; k < NSRV; k++) {
+		if (c->srefs[k] && addr_eq(&c->srv[k], &t->server)) {
+			slot = k;
+			break;
+		}
+	}
+	for (k = 0; slot < 0 && k < NSRV; k++) {
+		if (!c->srefs[k]) {
+			c->srv[k] = t->server;
+			slot = k;
+		}
+	}
+	if (slot >= 0 && t->seq <= UINT32_MAX && lseq <= UINT32_MAX && dresp >= 0 &&
+	    dresp <= UINT32_MAX && dlast >= 0 && dlast <= UINT32_MAX && t->qframe.file <= UINT8_MAX &&
+	    (!answered || t->rframe.file == t->qframe.file)) {
+		c->srefs[slot]++;
+		r->srv = (uint8_t)slot;
+		r->seq = (uint32_t)t->seq;
+		r->lseq = (uint32_t)lseq;
+		r->dresp = (uint32_t)dresp;
+		r->dlast = (uint32_t)dlast;
+		r->file = (uint8_t)t->qframe.file;
+	} else {
+		uint32_t i = wide_alloc(s);
+		struct wide *w = &s->wide[i];
+
+		r->srv = SRV_WIDE;
+		r->dresp = i;
+		w->seq = t->seq;
+		w->lseq = lseq;
+		w->resp = answered ? t->resp_ts : -1;
+		w->last = t->last_ts;
+		w->server = t->server;
+		w->qfile = t->qframe.file;
+		w->rfile = t->rframe.file;
+	}
+}
+
+static void rec_release(struct state *s, struct client *c, uint32_t i)
+{
+	struct rec *r = &s->recs[i];
+
+	name_unref(r->qname);
+	if (r->srv == SRV_WIDE) {
+		s->wide[r->dresp].next_free = s->wide_free;
+		s->wide_free = r->dresp;
+	} else {
+		c->srefs[r->srv]--;
+	}
+	r->next = s->rec_free;
+	s->rec_free = i;
+}
+
+/* ---- evidence ----------------------------------------------------------- */
+
+static void ev_clear(struct evrec *e)
+{
+	if (e->qname)
+		name_unref(e->qname);
+	e->qname = NULL;
+}
+
+static void ev_set(const struct state *s, struct evrec *e, const struct rec *r, int extra)
+{
+	const struct wide *w = rec_wide(s, r);
+
+	ev_clear(e);
+	e->seq = rec_seq(s, r);
+	e->first = r->first;
+	e->resp = rec_resp(s, r);
+	e->last = rec_last(s, r);
+	e->xgap = 0;
+	e->q.file = w ? w->qfile : r->file;
+	e->q.frame = r->qframe;
+	e->r.file = w ? w->rfile : r->file;
+	e->r.frame = r->rframe;
+	e->qname = name_ref(r->qname);
+	e->qtype = r->flags & R_AAAA ? QTYPE_AAAA : QTYPE_A;
+	e->cport = r->cport;
+	e->rcode = r->flags & R_RCODE;
+	e->retrans = !!(r->flags & R_RETRANS);
+	e->extra = (uint8_t)extra;
+}
+
+/* take a reference for each name of a copied evidence record */
+static void ev_dup(struct evrec *e)
+{
+	if (e->qname)
+		name_ref(e->qname);
+}
+
+static void describe(const struct evrec *r, char *buf, size_t n, const char *extra)
 {
 	char name[300], lat[32];
 
@@ -187,22 +419,119 @@ static void describe(const struct rec *r, char *buf, size_t n, const char *extra
 	}
 }
 
-static void make_ev(struct evidence *e, const struct rec *r, const char *extra)
+/* Add e to f as evidence, its text as it was always written. */
+static void ev_emit(struct finding *f, const struct evrec *e)
 {
 	struct frameref none = { 0, 0 };
-	char buf[512];
+	char buf[512], what[160], extra[96], g[32];
 
-	memset(e, 0, sizeof(*e));
-	e->txn_seq = r->seq;
-	e->ts = r->first;
-	e->q = r->q;
-	e->r = r->resp >= 0 ? r->r : none;
-	describe(r, buf, sizeof(buf), extra);
-	memcpy(e->what, buf, sizeof(e->what) - 1);
-	e->what[sizeof(e->what) - 1] = '\0';
+	switch (e->extra) {
+	case EX_SERIAL_MODE:
+		snprintf(extra, sizeof(extra), " (serial mode)");
+		break;
+	case EX_AGAIN:
+		fmt_dur(g, sizeof(g), e->xgap);
+		snprintf(extra, sizeof(extra), ": the same query again after %s of silence, no AAAA query", g);
+		break;
+	case EX_ONE_CAME:
+		snprintf(extra, sizeof(extra), ": one reply came");
+		break;
+	case EX_DID_NOT:
+		fmt_dur(g, sizeof(g), e->last - e->first);
+		if (e->retrans)
+			snprintf(extra, sizeof(extra), ": the other did not; re-sent after %s", g);
+		else
+			snprintf(extra, sizeof(extra), ": the other did not");
+		break;
+	case EX_THEN_SERIAL:
+		snprintf(extra, sizeof(extra), ": then serial");
+		break;
+	case EX_SAME_PORT:
+		snprintf(extra, sizeof(extra), ", sent after that answer, same port");
+		break;
+	case EX_NEW_PORT:
+		snprintf(extra, sizeof(extra), ", sent after that answer, new port");
+		break;
+	default:
+		extra[0] = '\0';
+	}
+	describe(e, buf, sizeof(buf), extra);
+	memcpy(what, buf, sizeof(what) - 1);
+	what[sizeof(what) - 1] = '\0';
+	finding_evidence_raw(f, e->seq, e->first, e->q, e->resp >= 0 ? e->r : none, what);
 }
 
-static void pend_add(struct state *s, struct mode *m, uint64_t seq)
+/* ---- the heavy parts of a client's state -------------------------------- */
+
+static struct cand *cand_dup(const struct cand *c)
+{
+	struct cand *d;
+	int i;
+
+	if (!c)
+		return NULL;
+	d = xmalloc(sizeof(*d));
+	*d = *c;
+	for (i = 0; i < 2; i++) {
+		ev_dup(&d->trig_ev[i]);
+		ev_dup(&d->first_ser_ev[i]);
+	}
+	d->pend = NULL;
+	if (c->apend) {
+		d->pend = xmalloc(c->apend * sizeof(*d->pend));
+		memcpy(d->pend, c->pend, c->npend * sizeof(*d->pend));
+	}
+	return d;
+}
+
+static void cand_free(struct cand *c)
+{
+	int i;
+
+	if (!c)
+		return;
+	for (i = 0; i < 2; i++) {
+		ev_clear(&c->trig_ev[i]);
+		ev_clear(&c->first_ser_ev[i]);
+	}
+	free(c->pend);
+	free(c);
+}
+
+static struct fails *fails_dup(const struct fails *f)
+{
+	struct fails *d;
+	int i;
+
+	if (!f)
+		return NULL;
+	d = xmalloc(sizeof(*d));
+	*d = *f;
+	for (i = 0; i < (int)ARRAY_SIZE(d->stall_ev); i++)
+		ev_dup(&d->stall_ev[i]);
+	for (i = 0; i < FA_MAX; i++)
+		ev_dup(&d->fa[i].ev);
+	if (d->stall_qname)
+		name_ref(d->stall_qname);
+	return d;
+}
+
+static void fails_free(struct fails *f)
+{
+	int i;
+
+	if (!f)
+		return;
+	for (i = 0; i < (int)ARRAY_SIZE(f->stall_ev); i++)
+		ev_clear(&f->stall_ev[i]);
+	for (i = 0; i < FA_MAX; i++)
+		ev_clear(&f->fa[i].ev);
+	if (f->stall_qname)
+		name_unref(f->stall_qname);
+	free(f);
+}
+
+static void pend_add(struct state *s, struct cand *m, uint64_t seq)
 {
 	if (m->npend == m->apend) {
 		uint32_t na = m->apend ? 2 * m->apend : 64;
@@ -216,92 +545,110 @@ static void pend_add(struct state *s, struct mode *m, uint64_t seq)
 	m->pend[m->npend++] = seq;
 }
 
+/* ---- analysis ----------------------------------------------------------- */
+
+/* Drop failed A query k (its slot then holds no reference). */
+static void fa_drop(struct fails *fs, int k)
+{
+	ev_clear(&fs->fa[k].ev);
+	fs->fa[k] = fs->fa[--fs->nfa];
+	fs->fa[fs->nfa].ev.qname = NULL; /* moved to k */
+}
+
 /* An error answer to an A query, then the same query again: stall or not. */
 static void check_failed_a(struct state *s, struct mode *m, const struct rec *r)
 {
+	struct fails *fs = m->fails;
 	int k;
 
+	if (!fs || !fs->nfa)
+		return;
 	/* forget old ones */
-	for (k = 0; k < m->nfa;) {
-		if (r->first - m->fa[k].resp > (ts_t)(s->stall_max * NS_PER_SEC))
-			m->fa[k] = m->fa[--m->nfa];
+	for (k = 0; k < fs->nfa;) {
+		if (r->first - fs->fa[k].ev.resp > (ts_t)(s->stall_max * NS_PER_SEC))
+			fa_drop(fs, k);
 		else
 			k++;
 	}
-	for (k = 0; k < m->nfa; k++) {
-		struct failed_a *fa = &m->fa[k];
+	for (k = 0; k < fs->nfa; k++) {
+		struct failed_a *fa = &fs->fa[k];
 		ts_t gap;
 
-		if (fa->namehash != r->qname->hash || r->first < fa->resp)
+		if (fa->ev.qname->hash != r->qname->hash || r->first < fa->ev.resp)
 			continue;
-		if (r->qtype == QTYPE_AAAA) {
+		if (r->flags & R_AAAA) {
 			/* the AAAA query was sent after all: not the stall */
-			m->fa[k] = m->fa[--m->nfa];
+			fa_drop(fs, k);
 			return;
 		}
 		if (r->id != fa->id) {
-			m->fa[k] = m->fa[--m->nfa]; /* a new lookup */
+			fa_drop(fs, k); /* a new lookup */
 			return;
 		}
-		gap = r->first - fa->resp;
+		gap = r->first - fa->ev.resp;
 		if ((double)gap >= s->stall_min * NS_PER_SEC) {
-			char extra[96], g[32];
+			fs->stalls++;
+			fs->stall_sum += gap;
+			if (!fs->stall_min || gap < fs->stall_min)
+				fs->stall_min = gap;
+			if (gap > fs->stall_max)
+				fs->stall_max = gap;
+			if (!fs->stall_first) {
+				fs->stall_first = fa->ev.first;
+				fs->stall_server = fa->server;
+				fs->stall_qname = name_ref(fa->ev.qname);
+			}
+			fs->stall_last = r->first;
+			if (fs->nstall_ev + 2 <= (int)ARRAY_SIZE(fs->stall_ev)) {
+				struct evrec *e = &fs->stall_ev[fs->nstall_ev++];
 
-			fmt_dur(g, sizeof(g), gap);
-			m->stalls++;
-			m->stall_sum += gap;
-			if (!m->stall_min || gap < m->stall_min)
-				m->stall_min = gap;
-			if (gap > m->stall_max)
-				m->stall_max = gap;
-			if (!m->stall_first) {
-				m->stall_first = fa->first;
-				m->stall_server = fa->server;
-				memcpy(m->stall_name, fa->name, sizeof(m->stall_name));
+				ev_clear(e);
+				*e = fa->ev;
+				ev_dup(e);
+				e = &fs->stall_ev[fs->nstall_ev++];
+				ev_set(s, e, r, EX_AGAIN);
+				e->xgap = gap;
 			}
-			m->stall_last = r->first;
-			if (m->nstall_ev + 2 <= (int)ARRAY_SIZE(m->stall_ev)) {
-				m->stall_ev[m->nstall_ev++] = fa->ev;
-				snprintf(extra, sizeof(extra), ": the same query again after %s of silence, no AAAA query", g);
-				make_ev(&m->stall_ev[m->nstall_ev++], r, extra);
-			}
-			detect_tag(s->dc, "serial-fallback", fa->seq);
-			detect_tag(s->dc, "serial-fallback", r->seq);
+			detect_tag(s->dc, "serial-fallback", fa->ev.seq);
+			detect_tag(s->dc, "serial-fallback", rec_seq(s, r));
 		} else if (fa->serial) {
-			m->moved_on++;
+			fs->moved_on++;
 		}
-		m->fa[k] = m->fa[--m->nfa];
+		fa_drop(fs, k);
 		return;
 	}
 }
 
-static void note_failed_a(struct mode *m, const struct rec *r)
+static void note_failed_a(struct state *s, const struct client *c, struct mode *m,
+			  const struct rec *r)
 {
 	struct failed_a *fa;
+	struct fails *fs;
+	int rc = r->flags & R_RCODE;
 
-	if (r->qtype != QTYPE_A || r->resp < 0 ||
-	    (r->rcode != RCODE_SERVFAIL && r->rcode != RCODE_NOTIMP && r->rcode != RCODE_REFUSED))
+	if ((r->flags & R_AAAA) || rec_resp(s, r) < 0 ||
+	    (rc != RCODE_SERVFAIL && rc != RCODE_NOTIMP && rc != RCODE_REFUSED))
 		return;
-	if (m->nfa == FA_MAX)
-		memmove(&m->fa[0], &m->fa[1], (FA_MAX - 1) * sizeof(m->fa[0]));
-	else
-		m->nfa++;
-	fa = &m->fa[m->nfa - 1];
-	fa->namehash = r->qname->hash;
-	fa->seq = r->seq;
-	fa->server = r->server;
-	name_str(r->qname, fa->name, sizeof(fa->name));
-	fa->first = r->first;
-	fa->resp = r->resp;
+	if (!m->fails)
+		m->fails = xcalloc(1, sizeof(*m->fails));
+	fs = m->fails;
+	if (fs->nfa == FA_MAX) {
+		ev_clear(&fs->fa[0].ev);
+		memmove(&fs->fa[0], &fs->fa[1], (FA_MAX - 1) * sizeof(fs->fa[0]));
+		fs->fa[FA_MAX - 1].ev.qname = NULL; /* moved down */
+	} else {
+		fs->nfa++;
+	}
+	fa = &fs->fa[fs->nfa - 1];
+	fa->server = *rec_server(s, c, r);
 	fa->id = r->id;
-	fa->rcode = r->rcode;
 	fa->serial = m->state != M_PARALLEL;
-	make_ev(&fa->ev, r, m->state != M_PARALLEL ? " (serial mode)" : "");
+	ev_set(s, &fa->ev, r, fa->serial ? EX_SERIAL_MODE : EX_NONE);
 }
 
 /* One classified pair: advance the client's mode. */
-static void on_pair(struct state *s, struct mode *m, const struct rec *a, const struct rec *b,
-		    int kind)
+static void on_pair(struct state *s, const struct client *c, struct mode *m, const struct rec *a,
+		    const struct rec *b, int kind)
 {
 	int onelost = lost(a) != lost(b);
 
@@ -312,94 +659,95 @@ static void on_pair(struct state *s, struct mode *m, const struct rec *a, const 
 		m->ser++;
 	else
 		m->reopen++;
-	if (lost(a) || lost(b))
-		m->lost_pairs++;
-	else if (m->state == M_PARALLEL) {
+	if (!lost(a) && !lost(b) && m->state == M_PARALLEL) {
 		m->pm_pairs++;
 		m->pm_serial += (uint64_t)(kind != 'P');
 	}
 
 	if (m->state == M_CANDIDATE) {
+		struct cand *cd = m->cand;
+
 		if (kind != 'P') {
-			if (!m->run++) {
-				make_ev(&m->first_ser_ev[0], a, ": then serial");
-				make_ev(&m->first_ser_ev[1], b, kind == 'S' ? ", sent after that answer, same port"
-									: ", sent after that answer, new port");
-				m->nfirst_ser_ev = 2;
+			if (!cd->run++) {
+				ev_set(s, &cd->first_ser_ev[0], a, EX_THEN_SERIAL);
+				ev_set(s, &cd->first_ser_ev[1], b, kind == 'S' ? EX_SAME_PORT : EX_NEW_PORT);
+				cd->nfirst_ser_ev = 2;
 			}
-			m->run_reopen += (uint64_t)(kind == 'R');
-			m->last_serial_ts = b->first;
-			pend_add(s, m, a->seq);
-			pend_add(s, m, b->seq);
+			cd->run_reopen += (uint64_t)(kind == 'R');
+			cd->last_serial_ts = b->first;
+			pend_add(s, cd, rec_seq(s, a));
+			pend_add(s, cd, rec_seq(s, b));
 			return;
 		}
 		/* a parallel pair: no lasting change */
 		m->refuted++;
 		m->state = M_PARALLEL;
-		m->npend = 0;
+		cd->npend = 0;
 	}
 	/* a lost reply while the client was parallel: the switch, if the
 	 * pairs after it are all serial (the pair itself may look either
 	 * way: glibc sent it in parallel, the wire may show the reply first) */
 	if (onelost && m->par - (uint64_t)(kind == 'P') >= 1) {
 		const struct rec *got = lost(a) ? b : a, *gone = lost(a) ? a : b;
-		char extra[96], g[32];
+		struct cand *cd;
 
+		if (!m->cand)
+			m->cand = xcalloc(1, sizeof(*m->cand));
+		cd = m->cand;
 		m->state = M_CANDIDATE;
-		m->run = m->run_reopen = 0;
+		cd->run = cd->run_reopen = 0;
 		/* how long a run of serial-looking pairs this client's own
 		 * timing noise could produce: the share of its parallel-mode
 		 * pairs that looked serial (rule of succession), to the power
 		 * of the run, must be below noise_chance */
-		m->noise = (double)(m->pm_serial + 1) / (double)(m->pm_pairs + 2);
+		cd->noise = (double)(m->pm_serial + 1) / (double)(m->pm_pairs + 2);
 		{
 			double q = 1;
 
-			m->need = 0;
-			while (q > s->noise_chance && m->need < 1000) {
-				q *= m->noise;
-				m->need++;
+			cd->need = 0;
+			while (q > s->noise_chance && cd->need < 1000) {
+				q *= cd->noise;
+				cd->need++;
 			}
-			if (m->need < (uint64_t)s->switch_run)
-				m->need = (uint64_t)s->switch_run;
+			if (cd->need < (uint64_t)s->switch_run)
+				cd->need = (uint64_t)s->switch_run;
 		}
-		m->npend = 0;
-		m->nfirst_ser_ev = 0;
-		m->par_before = m->par - (uint64_t)(kind == 'P');
-		m->trig_ts = a->first;
-		m->trig_server = a->server;
-		name_str(a->qname, m->trig_name, sizeof(m->trig_name));
-		m->trig_gap = gone->last - gone->first;
-		make_ev(&m->trig_ev[0], got, ": one reply came");
-		fmt_dur(g, sizeof(g), gone->last - gone->first);
-		if (gone->retrans)
-			snprintf(extra, sizeof(extra), ": the other did not; re-sent after %s", g);
-		else
-			snprintf(extra, sizeof(extra), ": the other did not");
-		make_ev(&m->trig_ev[1], gone, extra);
-		m->ntrig_ev = 2;
-		pend_add(s, m, a->seq);
-		pend_add(s, m, b->seq);
+		cd->npend = 0;
+		cd->nfirst_ser_ev = 0;
+		cd->par_before = m->par - (uint64_t)(kind == 'P');
+		cd->trig_ts = a->first;
+		cd->trig_server = *rec_server(s, c, a);
+		cd->trig_gap = rec_last(s, gone) - gone->first;
+		/* the name shown is the pair's: trig_ev[0]'s */
+		ev_set(s, &cd->trig_ev[0], got, EX_ONE_CAME);
+		ev_set(s, &cd->trig_ev[1], gone, EX_DID_NOT);
+		pend_add(s, cd, rec_seq(s, a));
+		pend_add(s, cd, rec_seq(s, b));
 	}
 }
 
-/* Analyse record i of a client's buffer v[0..n) (sorted by send time). */
-static void process(struct state *s, struct mode *m, struct rec *v, size_t n, size_t i)
+/* Analyse record i of a client's buffer in v (linked by next, sorted by
+ * send time): the pool, or a copy of the buffer. */
+static void process(struct state *s, const struct client *c, struct mode *m, struct rec *v,
+		    uint32_t i)
 {
 	struct rec *r = &v[i], *p = NULL;
-	ts_t limit;
-	size_t j;
+	ts_t limit, rresp;
+	uint64_t rl, pl, jl;
+	uint32_t j;
 
 	if (!m->first_ts)
 		m->first_ts = r->first;
 	m->last_ts = r->first;
 	check_failed_a(s, m, r);
-	if (r->used)
+	if (r->flags & R_USED)
 		return;
 	/* a lone query in serial mode belongs to it (retries, A after SERVFAIL) */
-	limit = (r->resp >= 0 ? r->resp : r->last) + (ts_t)(s->pair_gap * NS_PER_SEC);
-	for (j = i + 1; j < n && v[j].first <= limit; j++) {
-		if (v[j].used || v[j].qname != r->qname || v[j].qtype == r->qtype)
+	rresp = rec_resp(s, r);
+	limit = (rresp >= 0 ? rresp : rec_last(s, r)) + s->pair_gap_ns;
+	for (j = r->next; j != NIL && v[j].first <= limit; j = v[j].next) {
+		if ((v[j].flags & R_USED) || v[j].qname != r->qname ||
+		    ((v[j].flags ^ r->flags) & R_AAAA) == 0)
 			continue;
 		p = &v[j];
 		break;
@@ -408,54 +756,62 @@ static void process(struct state *s, struct mode *m, struct rec *v, size_t n, si
 		/* a lone query after the lost reply: glibc's serial re-send in
 		 * that lookup, or an A query after SERVFAIL (no AAAA follows) */
 		if (m->state == M_CANDIDATE)
-			pend_add(s, m, r->seq);
-		note_failed_a(m, r);
+			pend_add(s, m->cand, rec_seq(s, r));
+		note_failed_a(s, c, m, r);
 		return;
 	}
-	p->used = 1;
+	p->flags |= R_USED;
 	/* the same two lookups asked again at once (after SERVFAIL) are part of
 	 * this pair, not a new one; a later getaddrinfo call may share the
 	 * matcher's lookup, so only right after the answers */
-	limit = MAX(r->resp >= 0 ? r->resp : r->last, p->resp >= 0 ? p->resp : p->last) +
-		(ts_t)(s->pair_gap * NS_PER_SEC);
-	for (j = i + 1; j < n && v[j].first <= limit; j++)
-		if (&v[j] != p && v[j].lseq && (v[j].lseq == r->lseq || v[j].lseq == p->lseq))
-			v[j].used = 1;
 	{
-		int kind = r->resp < 0 || p->first < r->resp ? 'P' : p->cport == r->cport ? 'S' : 'R';
+		ts_t presp = rec_resp(s, p);
 
-		on_pair(s, m, r, p, kind);
+		limit = MAX(rresp >= 0 ? rresp : rec_last(s, r), presp >= 0 ? presp : rec_last(s, p)) +
+			s->pair_gap_ns;
 	}
-}
+	rl = rec_lseq(s, r);
+	pl = rec_lseq(s, p);
+	for (j = r->next; j != NIL && v[j].first <= limit; j = v[j].next) {
+		if (&v[j] == p)
+			continue;
+		jl = rec_lseq(s, &v[j]);
+		if (jl && (jl == rl || jl == pl))
+			v[j].flags |= R_USED;
+	}
+	{
+		int kind = rresp < 0 || p->first < rresp ? 'P' : p->cport == r->cport ? 'S' : 'R';
 
-static void rec_release(struct rec *r)
-{
-	name_unref(r->qname);
+		on_pair(s, c, m, r, p, kind);
+	}
 }
 
 /* Analyse and drop the records of c sent before upto, and at least the
  * first min_n of them. */
 static void drain(struct state *s, struct client *c, ts_t upto, size_t min_n)
 {
-	size_t k = 0, i;
+	uint32_t i = c->head;
+	size_t k = 0;
 
-	while (k < c->n && (k < min_n || c->v[k].first < upto)) {
-		process(s, &c->m, c->v, c->n, k);
+	while (i != NIL && (k < min_n || s->recs[i].first < upto)) {
+		process(s, c, &c->m, s->recs, i);
+		i = s->recs[i].next;
 		k++;
 	}
 	if (!k)
 		return;
-	for (i = 0; i < k; i++)
-		rec_release(&c->v[i]);
-	memmove(c->v, c->v + k, (c->n - k) * sizeof(*c->v));
-	c->n -= k;
-	s->nrecs -= k;
-	/* give back what a burst grew: otherwise each client keeps the most
-	 * it ever held, and under a long flood the sum creeps up */
-	if (c->alloc > 64 && c->n < c->alloc / 4) {
-		c->alloc /= 2;
-		c->v = xrealloc(c->v, c->alloc * sizeof(*c->v));
+	while (c->head != i) {
+		uint32_t h = c->head;
+
+		c->head = s->recs[h].next;
+		rec_release(s, c, h);
 	}
+	if (i == NIL)
+		c->tail = NIL;
+	else
+		s->recs[i].prev = NIL;
+	c->n -= (uint32_t)k;
+	s->nrecs -= k;
 }
 
 static void txn(void *st, const struct txn *t)
@@ -463,8 +819,7 @@ static void txn(void *st, const struct txn *t)
 	struct state *s = st;
 	struct client *c;
 	struct rec *r;
-	uint8_t k[17];
-	size_t pos;
+	uint32_t i, pos;
 	int ovf;
 
 	if (t->last_ts > s->now)
@@ -473,39 +828,30 @@ static void txn(void *st, const struct txn *t)
 		s->now = t->resp_ts;
 	if ((t->qtype != QTYPE_A && t->qtype != QTYPE_AAAA) || t->qclass != 1 || t->proto != 17)
 		return;
-	c = kmap_get(&s->clients, k, akey(&t->client, k), &ovf);
+	c = dk_client(&s->clients, s->dc, &t->client, &ovf);
 	if (ovf) {
 		s->ignored_clients++;
 		return;
 	}
 	if (!c->addr.family)
 		c->addr = t->client;
-	if (c->n == c->alloc) {
-		c->alloc = c->alloc ? 2 * c->alloc : 16;
-		c->v = xrealloc(c->v, c->alloc * sizeof(*c->v));
-	}
+	i = rec_alloc(s);
+	r = &s->recs[i];
+	rec_fill(s, c, r, t);
 	/* insert sorted by send time; late arrivals go near the end */
-	pos = c->n;
-	while (pos > 0 && c->v[pos - 1].first > t->first_ts)
-		pos--;
-	memmove(c->v + pos + 1, c->v + pos, (c->n - pos) * sizeof(*c->v));
-	r = &c->v[pos];
-	memset(r, 0, sizeof(*r));
-	r->seq = t->seq;
-	r->lseq = t->lookup ? t->lookup->seq : 0;
-	r->qname = name_ref(t->qname);
-	r->server = t->server;
-	r->first = t->first_ts;
-	r->last = t->last_ts;
-	r->resp = t->status == TXN_ANSWERED ? t->resp_ts : -1;
-	r->q = t->qframe;
-	r->r = t->rframe;
-	r->qtype = t->qtype;
-	r->cport = t->cport;
-	r->id = t->id;
-	r->retrans = t->retrans;
-	r->status = t->status;
-	r->rcode = (uint8_t)TXN_RCODE(t);
+	pos = c->tail;
+	while (pos != NIL && s->recs[pos].first > t->first_ts)
+		pos = s->recs[pos].prev;
+	r->prev = pos;
+	r->next = pos == NIL ? c->head : s->recs[pos].next;
+	if (pos == NIL)
+		c->head = i;
+	else
+		s->recs[pos].next = i;
+	if (r->next == NIL)
+		c->tail = i;
+	else
+		s->recs[r->next].prev = i;
 	c->n++;
 	s->nrecs++;
 	if (c->m.last_ts && t->first_ts < c->m.last_ts)
@@ -527,45 +873,49 @@ static void json_ev_time(struct sbuf *sb, const char *key, ts_t t)
 	sbuf_addf(sb, ", \"%s\": %s", key, secs);
 }
 
-static void emit(struct state *s, const struct client *c, const struct mode *m,
+static void emit(struct state *s, const struct client *c, const struct mode *mo,
 		 struct findings *out)
 {
-	int switched = m->state == M_CANDIDATE && m->run >= m->need;
-	char cli[64], d1[32], d2[32], d3[32];
+	const struct cand *m = mo->cand;
+	const struct fails *fs = mo->fails;
+	int switched = mo->state == M_CANDIDATE && m->run >= m->need;
+	uint64_t stalls = fs ? fs->stalls : 0, moved_on = fs ? fs->moved_on : 0;
+	char cli[64], d1[32], d2[32], d3[32], name[256];
 	struct finding *f;
 	uint32_t k;
 	int i;
 
 	addr_str(&c->addr, cli, sizeof(cli));
-	if (m->stalls) {
+	if (stalls) {
+		name_str(fs->stall_qname, name, sizeof(name));
 		f = finding_new(out, "serial-fallback", SEV_CRITICAL);
-		f->count = m->stalls;
-		f->first = m->stall_first;
-		f->last = m->stall_last;
-		fmt_dur(d1, sizeof(d1), m->stall_min);
-		fmt_dur(d2, sizeof(d2), m->stall_max);
-		fmt_dur(d3, sizeof(d3), m->stall_sum);
+		f->count = stalls;
+		f->first = fs->stall_first;
+		f->last = fs->stall_last;
+		fmt_dur(d1, sizeof(d1), fs->stall_min);
+		fmt_dur(d2, sizeof(d2), fs->stall_max);
+		fmt_dur(d3, sizeof(d3), fs->stall_sum);
 		finding_set(&f->summary,
 			    "%s stalled %" PRIu64 " time%s for %s%s%s after an error answer to A? %s, "
 			    "then asked the same A query again and never the AAAA",
-			    cli, m->stalls, m->stalls == 1 ? "" : "s", d1,
-			    strcmp(d1, d2) ? " to " : "", strcmp(d1, d2) ? d2 : "", m->stall_name);
+			    cli, stalls, stalls == 1 ? "" : "s", d1,
+			    strcmp(d1, d2) ? " to " : "", strcmp(d1, d2) ? d2 : "", name);
 		sbuf_addf(&f->details, "    stalls    %" PRIu64 ", %s of silence in all (%s to %s each)\n",
-			  m->stalls, d3, d1, d2);
+			  stalls, d3, d1, d2);
 		sbuf_addf(&f->details, "    mode      %s\n",
 			  switched ? "serial since a lost reply (see the switch finding)" :
-			  m->ser + m->reopen && !m->par ? "serial in every A/AAAA pair seen" :
+			  mo->ser + mo->reopen && !mo->par ? "serial in every A/AAAA pair seen" :
 							  "the switch to serial mode is not in this capture (it "
 							  "happened before, or other processes on the host hide it)");
 		finding_affected(f->clients, &f->nclients, cli);
-		finding_affected(f->names, &f->nnames, m->stall_name);
-		finding_affected(f->servers, &f->nservers, addr_str(&m->stall_server, d1, sizeof(d1)));
+		finding_affected(f->names, &f->nnames, name);
+		finding_affected(f->servers, &f->nservers, addr_str(&fs->stall_server, d1, sizeof(d1)));
 		sbuf_addf(&f->json, "\"kind\": \"stall\", \"client\": ");
 		sbuf_add_json_str(&f->json, cli);
 		sbuf_addf(&f->json, ", \"stalls\": %" PRIu64 ", \"stall_min_ms\": %.3f, \"stall_max_ms\": %.3f"
 			  ", \"stall_total_ms\": %.3f, \"switched\": %s",
-			  m->stalls, (double)m->stall_min / NS_PER_MS, (double)m->stall_max / NS_PER_MS,
-			  (double)m->stall_sum / NS_PER_MS, switched ? "true" : "false");
+			  stalls, (double)fs->stall_min / NS_PER_MS, (double)fs->stall_max / NS_PER_MS,
+			  (double)fs->stall_sum / NS_PER_MS, switched ? "true" : "false");
 		finding_set(&f->explanation,
 			    "This is glibc's serial-mode stall. In serial mode (RES_SNGLKUP, see the "
 			    "switch finding) glibc sends the AAAA query only after the A reply. When "
@@ -588,9 +938,8 @@ static void emit(struct state *s, const struct client *c, const struct mode *m,
 			    "base image) to a release with the fix for bug 30081. Restarting the process "
 			    "clears serial mode until the next lost reply; remove `single-request` from "
 			    "resolv.conf if it is set there.");
-		for (i = 0; i < m->nstall_ev; i++)
-			finding_evidence_raw(f, m->stall_ev[i].txn_seq, m->stall_ev[i].ts,
-					     m->stall_ev[i].q, m->stall_ev[i].r, m->stall_ev[i].what);
+		for (i = 0; i < fs->nstall_ev; i++)
+			ev_emit(f, &fs->stall_ev[i]);
 	}
 	if (switched) {
 		f = finding_new(out, "serial-fallback", SEV_WARNING);
@@ -604,23 +953,24 @@ static void emit(struct state *s, const struct client *c, const struct mode *m,
 			    cli, m->run);
 		sbuf_addf(&f->details, "    pairs     %" PRIu64 " A/AAAA pairs: %" PRIu64 " parallel, %" PRIu64
 			  " serial on the same port, %" PRIu64 " serial on a new port\n",
-			  m->pairs, m->par, m->ser, m->reopen);
+			  mo->pairs, mo->par, mo->ser, mo->reopen);
 		sbuf_addf(&f->details, "    before    %" PRIu64 " parallel pairs; then a pair lost one reply: "
 			  "the resolver waited %s and asked again\n", m->par_before, d1);
 		sbuf_addf(&f->details, "    after     %" PRIu64 " serial (%" PRIu64 " on a new port), 0 parallel; "
 			  "%.0f%% of its earlier pairs looked serial by timing alone, so %" PRIu64
 			  " in a row were needed\n",
-			  m->run, m->run_reopen, 100.0 * (double)m->pm_serial / (double)(m->pm_pairs ? m->pm_pairs : 1),
+			  m->run, m->run_reopen, 100.0 * (double)mo->pm_serial / (double)(mo->pm_pairs ? mo->pm_pairs : 1),
 			  m->need);
-		if (m->moved_on)
+		if (moved_on)
 			sbuf_addf(&f->details, "    SERVFAIL  %" PRIu64 " A queries in serial mode got an error answer; "
 				  "the client asked again at once and sent no AAAA (no stall: a glibc "
-				  "with the bug 30081 fix)\n", m->moved_on);
-		if (m->refuted)
+				  "with the bug 30081 fix)\n", moved_on);
+		if (mo->refuted)
 			sbuf_addf(&f->details, "    earlier   %" PRIu64 " lost replies were followed by parallel "
-				  "pairs again (no lasting switch)\n", m->refuted);
+				  "pairs again (no lasting switch)\n", mo->refuted);
 		finding_affected(f->clients, &f->nclients, cli);
-		finding_affected(f->names, &f->nnames, m->trig_name);
+		name_str(m->trig_ev[0].qname, name, sizeof(name));
+		finding_affected(f->names, &f->nnames, name);
 		finding_affected(f->servers, &f->nservers, addr_str(&m->trig_server, d2, sizeof(d2)));
 		sbuf_addf(&f->json, "\"kind\": \"switch\", \"client\": ");
 		sbuf_add_json_str(&f->json, cli);
@@ -629,8 +979,8 @@ static void emit(struct state *s, const struct client *c, const struct mode *m,
 			  ", \"serial_after\": %" PRIu64 ", \"serial_reopen_after\": %" PRIu64
 			  ", \"lost_retry_ms\": %.3f, \"servfail_moved_on\": %" PRIu64 ", \"stalls\": %" PRIu64
 			  ", \"refuted\": %" PRIu64 ", \"noise\": %.4f, \"needed_run\": %" PRIu64,
-			  m->pairs, m->par, m->ser, m->reopen, m->par_before, m->run, m->run_reopen,
-			  (double)m->trig_gap / NS_PER_MS, m->moved_on, m->stalls, m->refuted, m->noise,
+			  mo->pairs, mo->par, mo->ser, mo->reopen, m->par_before, m->run, m->run_reopen,
+			  (double)m->trig_gap / NS_PER_MS, moved_on, stalls, mo->refuted, m->noise,
 			  m->need);
 		json_ev_time(&f->json, "switch_time", m->trig_ts);
 		finding_set(&f->explanation,
@@ -653,30 +1003,27 @@ static void emit(struct state *s, const struct client *c, const struct mode *m,
 			    "names it resolves do not get SERVFAIL (or the stall follows on older glibc): "
 			    "use fully qualified names with a trailing dot, fix the failing zone, and do "
 			    "not set `options single-request` unless a broken firewall needs it.");
-		for (i = 0; i < m->ntrig_ev; i++)
-			finding_evidence_raw(f, m->trig_ev[i].txn_seq, m->trig_ev[i].ts, m->trig_ev[i].q,
-					     m->trig_ev[i].r, m->trig_ev[i].what);
+		for (i = 0; i < 2; i++)
+			ev_emit(f, &m->trig_ev[i]);
 		for (i = 0; i < m->nfirst_ser_ev; i++)
-			finding_evidence_raw(f, m->first_ser_ev[i].txn_seq, m->first_ser_ev[i].ts,
-					     m->first_ser_ev[i].q, m->first_ser_ev[i].r,
-					     m->first_ser_ev[i].what);
+			ev_emit(f, &m->first_ser_ev[i]);
 		for (k = 0; k < m->npend; k++)
 			detect_tag(s->dc, "serial-fallback", m->pend[k]);
-	} else if (!m->par && m->ser + m->reopen >=
+	} else if (!mo->par && mo->ser + mo->reopen >=
 				      (uint64_t)detect_param(s->dc, "serial-fallback", "min_serial_pairs")) {
 		f = finding_new(out, "serial-fallback", SEV_INFO);
-		f->count = m->ser + m->reopen;
-		f->first = m->first_ts;
-		f->last = m->last_ts;
+		f->count = mo->ser + mo->reopen;
+		f->first = mo->first_ts;
+		f->last = mo->last_ts;
 		finding_set(&f->summary, "%s sent all its %" PRIu64 " A/AAAA pairs serially", cli,
-			    m->ser + m->reopen);
+			    mo->ser + mo->reopen);
 		sbuf_addf(&f->details, "    pairs     %" PRIu64 " serial on the same port, %" PRIu64
-			  " serial on a new port, none parallel\n", m->ser, m->reopen);
+			  " serial on a new port, none parallel\n", mo->ser, mo->reopen);
 		finding_affected(f->clients, &f->nclients, cli);
 		sbuf_addf(&f->json, "\"kind\": \"serial\", \"client\": ");
 		sbuf_add_json_str(&f->json, cli);
 		sbuf_addf(&f->json, ", \"pairs\": %" PRIu64 ", \"serial\": %" PRIu64 ", \"serial_reopen\": %" PRIu64,
-			  m->pairs, m->ser, m->reopen);
+			  mo->pairs, mo->ser, mo->reopen);
 		finding_set(&f->explanation,
 			    "Every A/AAAA pair of this client left one after the other: the AAAA query "
 			    "only after the A reply. glibc does this with `options single-request` "
@@ -693,30 +1040,33 @@ static void emit(struct state *s, const struct client *c, const struct mode *m,
 static void finish(void *st, struct findings *out)
 {
 	struct state *s = st;
-	struct kmap_ent **e = kmap_entries(&s->clients);
-	size_t i, k, pend_alloc = s->pend_alloc;
+	struct kmap_ent **e = kmap_entries(&s->clients.map);
+	size_t i, pend_alloc = s->pend_alloc;
 
-	for (i = 0; i < s->clients.count; i++) {
+	for (i = 0; i < s->clients.map.count; i++) {
 		const struct client *c = e[i]->val;
 		struct mode m = c->m;
-		struct rec *v = NULL;
+		struct rec *v;
+		uint32_t k, j;
 
 		/* analyse what is still buffered on copies: finish must not
 		 * change the state (live snapshots call it repeatedly) */
-		m.pend = NULL;
-		if (c->m.apend) {
-			m.pend = xmalloc(c->m.apend * sizeof(*m.pend));
-			memcpy(m.pend, c->m.pend, c->m.npend * sizeof(*m.pend));
-		}
+		m.cand = cand_dup(c->m.cand);
+		m.fails = fails_dup(c->m.fails);
 		if (c->n) {
-			v = xmalloc(c->n * sizeof(*v));
-			memcpy(v, c->v, c->n * sizeof(*v));
-			for (k = 0; k < c->n; k++)
-				process(s, &m, v, c->n, k);
+			/* index 0 is NIL: the copy is v[1..n], linked in order */
+			v = xmalloc((c->n + 1) * sizeof(*v));
+			for (k = 1, j = c->head; j != NIL; k++, j = s->recs[j].next) {
+				v[k] = s->recs[j];
+				v[k].next = k < c->n ? k + 1 : NIL;
+			}
+			for (k = 1; k <= c->n; k++)
+				process(s, c, &m, v, k);
 			free(v);
 		}
 		emit(s, c, &m, out);
-		free(m.pend);
+		cand_free(m.cand);
+		fails_free(m.fails);
 		s->pend_alloc = pend_alloc; /* the copies' growth is gone again */
 	}
 	free(e);
@@ -725,19 +1075,25 @@ static void finish(void *st, struct findings *out)
 static void destroy(void *st)
 {
 	struct state *s = st;
-	struct kmap_ent **e = kmap_entries(&s->clients);
-	size_t i, k;
+	struct kmap_ent **e = kmap_entries(&s->clients.map);
+	size_t i;
 
-	for (i = 0; i < s->clients.count; i++) {
+	for (i = 0; i < s->clients.map.count; i++) {
 		struct client *c = e[i]->val;
 
-		for (k = 0; k < c->n; k++)
-			rec_release(&c->v[k]);
-		free(c->v);
-		free(c->m.pend);
+		while (c->head != NIL) {
+			uint32_t h = c->head;
+
+			c->head = s->recs[h].next;
+			rec_release(s, c, h);
+		}
+		cand_free(c->m.cand);
+		fails_free(c->m.fails);
 	}
 	free(e);
-	kmap_free(&s->clients);
+	dk_clients_free(&s->clients);
+	free(s->recs);
+	free(s->wide);
 	free(s);
 }
 
