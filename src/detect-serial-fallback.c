@@ -57,30 +57,28 @@ static const struct detector_param params[] = {
 /*
  * Memory. The buffers hold up to RECS_MAX queries over all clients, and on a
  * busy trace they are full most of the time (2,000 clients, 15 s horizon), so
- * a buffered query is the thing to keep small: 56 bytes in one pool (14.7 MB
- * at the cap, touched only as far as used) instead of a 104-byte record in
- * per-client arrays that doubled (77 MB on the bench trace). What does not
- * fit the compact record (a retry more than 4.3 s after the first send, an
- * answer later than that, seq or lookup numbers past 2^32, a client's fourth
+ * a buffered query is the thing to keep small: a 48-byte record in one pool
+ * (12.6 MB at the cap, touched only as far as used) plus a 4-byte index in
+ * its client's ring, instead of a 104-byte record in per-client arrays that
+ * doubled (77 MB on the bench trace, now 18 MB). What does not fit the
+ * compact record (a retry more than 4.3 s after the first send, an answer
+ * later than that, seq or lookup numbers past 2^32, a client's fourth
  * server, frames of different files) moves to a side entry, one per such
- * query. A client costs a small record; the state of a candidate switch and
- * of error answers to A queries, with the queries kept as evidence (as
- * records, not text: the text is written only for findings), is allocated
- * for the clients that have them.
+ * query (5,600 at most on the bench trace). A client costs a small record;
+ * the state of a candidate switch and of error answers to A queries, with
+ * the queries kept as evidence (as records, not text: the text is written
+ * only for findings), is allocated for the clients that have them.
  */
 
-#define NIL 0 /* no record: index 0 of the pool is never used */
-
-/* one A or AAAA query of a client, waiting in the client's buffer: 56 bytes */
+/* one A or AAAA query of a client, waiting in the client's buffer: 48 bytes */
 struct rec {
 	ts_t first;
 	struct name *qname; /* a reference we hold */
 	uint32_t seq;	    /* transaction (wide: in the side entry) */
 	uint32_t dresp;	    /* answer - first (wide: the side entry's index) */
-	uint32_t dlast;	    /* last send - first */
+	uint32_t dlast;	    /* last send - first (free: the next free record) */
 	uint32_t lseq;	    /* lookup, 0: none */
 	uint32_t qframe, rframe;
-	uint32_t next, prev; /* the client's buffer, by send time */
 	uint16_t cport, id;
 	uint8_t file; /* of both frames */
 	uint8_t flags;
@@ -178,10 +176,28 @@ struct mode {
 	struct fails *fails;
 };
 
-/* 200 bytes */
+/*
+ * A client's buffer: its records in the pool, by send time, as a ring of
+ * pool indices (4 bytes a query, plus the ring's slack). Records are
+ * scattered in the pool, so a late query finds its place by binary search
+ * over the ring, not by a walk through cold records.
+ */
+struct ring {
+	struct rec *v; /* the pool (or a copy) */
+	uint32_t *idx;
+	uint32_t head, mask, n;
+};
+
+#define AT(b, p) (&(b)->v[(b)->idx[((b)->head + (p)) & (b)->mask]])
+
+/* 232 bytes; what each query needs first */
 struct client {
+	uint32_t *ring; /* pool indices, mask + 1 of them (0: none yet) */
+	uint32_t head, mask, n; /* buffered queries */
+	/* send times of the first and the last buffered query (n > 0): most
+	 * queries come in order, and these spare a cold record each */
+	ts_t head_first, tail_first;
 	struct addr addr;
-	uint32_t head, tail, n; /* buffered queries */
 	struct addr srv[NSRV];
 	uint32_t srefs[NSRV]; /* buffered queries to each */
 	struct mode m;
@@ -194,7 +210,8 @@ struct state {
 	struct detect_ctx *dc;
 	struct dk_clients clients;
 	/* the pools: allocated for the cap at once, but pages are touched
-	 * only as records are first used, and freed ones are reused first */
+	 * only as records are first used, and freed ones are reused first;
+	 * index 0 is never used */
 	struct rec *recs;
 	uint32_t rec_hwm, rec_free;
 	struct wide *wide;
@@ -275,7 +292,7 @@ static uint32_t rec_alloc(struct state *s)
 		s->recs = xmalloc((RECS_MAX + 2) * sizeof(*s->recs));
 	if (s->rec_free) {
 		i = s->rec_free;
-		s->rec_free = s->recs[i].next;
+		s->rec_free = s->recs[i].dlast;
 	} else {
 		i = ++s->rec_hwm; /* nrecs <= RECS_MAX + 1 */
 	}
@@ -362,7 +379,7 @@ static void rec_release(struct state *s, struct client *c, uint32_t i)
 	} else {
 		c->srefs[r->srv]--;
 	}
-	r->next = s->rec_free;
+	r->dlast = s->rec_free;
 	s->rec_free = i;
 }
 
@@ -726,12 +743,11 @@ static void on_pair(struct state *s, const struct client *c, struct mode *m, con
 	}
 }
 
-/* Analyse record i of a client's buffer in v (linked by next, sorted by
- * send time): the pool, or a copy of the buffer. */
-static void process(struct state *s, const struct client *c, struct mode *m, struct rec *v,
-		    uint32_t i)
+/* Analyse record i of a client's buffer b (sorted by send time). */
+static void process(struct state *s, const struct client *c, struct mode *m,
+		    const struct ring *b, uint32_t i)
 {
-	struct rec *r = &v[i], *p = NULL;
+	struct rec *r = AT(b, i), *p = NULL, *q;
 	ts_t limit, rresp;
 	uint64_t rl, pl, jl;
 	uint32_t j;
@@ -745,11 +761,10 @@ static void process(struct state *s, const struct client *c, struct mode *m, str
 	/* a lone query in serial mode belongs to it (retries, A after SERVFAIL) */
 	rresp = rec_resp(s, r);
 	limit = (rresp >= 0 ? rresp : rec_last(s, r)) + s->pair_gap_ns;
-	for (j = r->next; j != NIL && v[j].first <= limit; j = v[j].next) {
-		if ((v[j].flags & R_USED) || v[j].qname != r->qname ||
-		    ((v[j].flags ^ r->flags) & R_AAAA) == 0)
+	for (j = i + 1; j < b->n && (q = AT(b, j))->first <= limit; j++) {
+		if ((q->flags & R_USED) || q->qname != r->qname || ((q->flags ^ r->flags) & R_AAAA) == 0)
 			continue;
-		p = &v[j];
+		p = q;
 		break;
 	}
 	if (!p) {
@@ -772,12 +787,12 @@ static void process(struct state *s, const struct client *c, struct mode *m, str
 	}
 	rl = rec_lseq(s, r);
 	pl = rec_lseq(s, p);
-	for (j = r->next; j != NIL && v[j].first <= limit; j = v[j].next) {
-		if (&v[j] == p)
+	for (j = i + 1; j < b->n && (q = AT(b, j))->first <= limit; j++) {
+		if (q == p)
 			continue;
-		jl = rec_lseq(s, &v[j]);
+		jl = rec_lseq(s, q);
 		if (jl && (jl == rl || jl == pl))
-			v[j].flags |= R_USED;
+			q->flags |= R_USED;
 	}
 	{
 		int kind = rresp < 0 || p->first < rresp ? 'P' : p->cport == r->cport ? 'S' : 'R';
@@ -786,40 +801,58 @@ static void process(struct state *s, const struct client *c, struct mode *m, str
 	}
 }
 
+static struct ring ring_of(struct state *s, const struct client *c)
+{
+	struct ring b = { s->recs, c->ring, c->head, c->mask, c->n };
+
+	return b;
+}
+
+/* Give the ring of c room for n records (a power of two, at least 16). */
+static void ring_resize(struct client *c, uint32_t n)
+{
+	uint32_t *idx = xmalloc(n * sizeof(*idx)), k;
+
+	for (k = 0; k < c->n; k++)
+		idx[k] = c->ring[(c->head + k) & c->mask];
+	free(c->ring);
+	c->ring = idx;
+	c->head = 0;
+	c->mask = n - 1;
+}
+
 /* Analyse and drop the records of c sent before upto, and at least the
  * first min_n of them. */
 static void drain(struct state *s, struct client *c, ts_t upto, size_t min_n)
 {
-	uint32_t i = c->head;
-	size_t k = 0;
+	struct ring b = ring_of(s, c);
+	uint32_t k = 0, i;
 
-	while (i != NIL && (k < min_n || s->recs[i].first < upto)) {
-		process(s, c, &c->m, s->recs, i);
-		i = s->recs[i].next;
+	while (k < c->n && (k < min_n || (k ? AT(&b, k)->first : c->head_first) < upto)) {
+		process(s, c, &c->m, &b, k);
 		k++;
 	}
 	if (!k)
 		return;
-	while (c->head != i) {
-		uint32_t h = c->head;
-
-		c->head = s->recs[h].next;
-		rec_release(s, c, h);
-	}
-	if (i == NIL)
-		c->tail = NIL;
-	else
-		s->recs[i].prev = NIL;
-	c->n -= (uint32_t)k;
+	if (k < c->n)
+		c->head_first = AT(&b, k)->first;
+	for (i = 0; i < k; i++)
+		rec_release(s, c, c->ring[(c->head + i) & c->mask]);
+	c->head = (c->head + k) & c->mask;
+	c->n -= k;
 	s->nrecs -= k;
+	/* give back what a burst grew: otherwise each client keeps the most
+	 * it ever held, and under a long flood the sum creeps up */
+	if (c->mask >= 64 && c->n < (c->mask + 1) / 4)
+		ring_resize(c, (c->mask + 1) / 2);
 }
 
 static void txn(void *st, const struct txn *t)
 {
 	struct state *s = st;
 	struct client *c;
-	struct rec *r;
-	uint32_t i, pos;
+	struct ring b;
+	uint32_t i, pos, k;
 	int ovf;
 
 	if (t->last_ts > s->now)
@@ -835,23 +868,36 @@ static void txn(void *st, const struct txn *t)
 	}
 	if (!c->addr.family)
 		c->addr = t->client;
+	if (!c->ring)
+		ring_resize(c, 16);
+	else if (c->n > c->mask)
+		ring_resize(c, 2 * (c->mask + 1));
 	i = rec_alloc(s);
-	r = &s->recs[i];
-	rec_fill(s, c, r, t);
-	/* insert sorted by send time; late arrivals go near the end */
-	pos = c->tail;
-	while (pos != NIL && s->recs[pos].first > t->first_ts)
-		pos = s->recs[pos].prev;
-	r->prev = pos;
-	r->next = pos == NIL ? c->head : s->recs[pos].next;
-	if (pos == NIL)
-		c->head = i;
-	else
-		s->recs[pos].next = i;
-	if (r->next == NIL)
-		c->tail = i;
-	else
-		s->recs[r->next].prev = i;
+	rec_fill(s, c, &s->recs[i], t);
+	/* insert sorted by send time, after those sent at the same time;
+	 * late arrivals go near the end */
+	b = ring_of(s, c);
+	pos = c->n;
+	if (pos && c->tail_first > t->first_ts) {
+		uint32_t lo = 0, hi = pos - 1;
+
+		while (lo < hi) {
+			uint32_t mid = lo + (hi - lo) / 2;
+
+			if (AT(&b, mid)->first > t->first_ts)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		pos = lo;
+	}
+	for (k = c->n; k > pos; k--)
+		c->ring[(c->head + k) & c->mask] = c->ring[(c->head + k - 1) & c->mask];
+	c->ring[(c->head + pos) & c->mask] = i;
+	if (pos == c->n)
+		c->tail_first = t->first_ts;
+	if (!pos)
+		c->head_first = t->first_ts;
 	c->n++;
 	s->nrecs++;
 	if (c->m.last_ts && t->first_ts < c->m.last_ts)
@@ -1046,23 +1092,27 @@ static void finish(void *st, struct findings *out)
 	for (i = 0; i < s->clients.map.count; i++) {
 		const struct client *c = e[i]->val;
 		struct mode m = c->m;
-		struct rec *v;
-		uint32_t k, j;
+		struct ring b = { NULL, NULL, 0, UINT32_MAX, c->n };
+		uint32_t k;
 
 		/* analyse what is still buffered on copies: finish must not
 		 * change the state (live snapshots call it repeatedly) */
 		m.cand = cand_dup(c->m.cand);
 		m.fails = fails_dup(c->m.fails);
 		if (c->n) {
-			/* index 0 is NIL: the copy is v[1..n], linked in order */
-			v = xmalloc((c->n + 1) * sizeof(*v));
-			for (k = 1, j = c->head; j != NIL; k++, j = s->recs[j].next) {
-				v[k] = s->recs[j];
-				v[k].next = k < c->n ? k + 1 : NIL;
+			struct rec *v = xmalloc(c->n * sizeof(*v));
+			uint32_t *idx = xmalloc(c->n * sizeof(*idx));
+
+			for (k = 0; k < c->n; k++) {
+				v[k] = s->recs[c->ring[(c->head + k) & c->mask]];
+				idx[k] = k;
 			}
-			for (k = 1; k <= c->n; k++)
-				process(s, c, &m, v, k);
+			b.v = v;
+			b.idx = idx;
+			for (k = 0; k < c->n; k++)
+				process(s, c, &m, &b, k);
 			free(v);
+			free(idx);
 		}
 		emit(s, c, &m, out);
 		cand_free(m.cand);
@@ -1080,13 +1130,11 @@ static void destroy(void *st)
 
 	for (i = 0; i < s->clients.map.count; i++) {
 		struct client *c = e[i]->val;
+		uint32_t k;
 
-		while (c->head != NIL) {
-			uint32_t h = c->head;
-
-			c->head = s->recs[h].next;
-			rec_release(s, c, h);
-		}
+		for (k = 0; k < c->n; k++)
+			rec_release(s, c, c->ring[(c->head + k) & c->mask]);
+		free(c->ring);
 		cand_free(c->m.cand);
 		fails_free(c->m.fails);
 	}
