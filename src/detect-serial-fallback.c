@@ -847,6 +847,57 @@ static void drain(struct state *s, struct client *c, ts_t upto, size_t min_n)
 		ring_resize(c, (c->mask + 1) / 2);
 }
 
+/*
+ * Where a query sent at ts goes in c's buffer when the last buffered one
+ * was sent after it: after every query sent at ts or before. Each probe is
+ * a cold record, so start where ts falls between the first and the last
+ * send time (queries come at a fairly even pace), then widen the step
+ * until the place is bracketed, then halve.
+ */
+static uint32_t late_pos(const struct client *c, const struct ring *b, ts_t ts)
+{
+	uint32_t lo = 0, hi = c->n - 1, g, step; /* AT(lo) <= ts < AT(hi) */
+
+	if (c->head_first > ts)
+		return 0;
+	if (hi <= 1)
+		return hi;
+	g = 1 + (uint32_t)((double)(ts - c->head_first) / (double)(c->tail_first - c->head_first) *
+			   (double)(hi - 1));
+	if (g >= hi)
+		g = hi - 1;
+	if (AT(b, g)->first > ts) {
+		hi = g;
+		for (step = 1; hi - lo > 1; step *= 2) {
+			g = step < hi - lo ? hi - step : lo + 1;
+			if (AT(b, g)->first > ts) {
+				hi = g;
+			} else {
+				lo = g;
+				break;
+			}
+		}
+	} else {
+		lo = g;
+		for (step = 1; hi - lo > 1; step *= 2) {
+			g = lo + step < hi ? lo + step : hi - 1;
+			if (AT(b, g)->first > ts) {
+				hi = g;
+				break;
+			}
+			lo = g;
+		}
+	}
+	while (hi - lo > 1) {
+		g = lo + (hi - lo) / 2;
+		if (AT(b, g)->first > ts)
+			hi = g;
+		else
+			lo = g;
+	}
+	return hi;
+}
+
 static void txn(void *st, const struct txn *t)
 {
 	struct state *s = st;
@@ -878,19 +929,8 @@ static void txn(void *st, const struct txn *t)
 	 * late arrivals go near the end */
 	b = ring_of(s, c);
 	pos = c->n;
-	if (pos && c->tail_first > t->first_ts) {
-		uint32_t lo = 0, hi = pos - 1;
-
-		while (lo < hi) {
-			uint32_t mid = lo + (hi - lo) / 2;
-
-			if (AT(&b, mid)->first > t->first_ts)
-				hi = mid;
-			else
-				lo = mid + 1;
-		}
-		pos = lo;
-	}
+	if (pos && c->tail_first > t->first_ts)
+		pos = late_pos(c, &b, t->first_ts);
 	for (k = c->n; k > pos; k--)
 		c->ring[(c->head + k) & c->mask] = c->ring[(c->head + k - 1) & c->mask];
 	c->ring[(c->head + pos) & c->mask] = i;
