@@ -57,32 +57,36 @@ static const struct detector_param params[] = {
 /*
  * Memory. The buffers hold up to RECS_MAX queries over all clients, and on a
  * busy trace they are full most of the time (2,000 clients, 15 s horizon), so
- * a buffered query is the thing to keep small: a 48-byte record in one pool
- * (12.6 MB at the cap, touched only as far as used) plus a 4-byte index in
+ * a buffered query is the thing to keep small: a 40-byte record in one pool
+ * (10.5 MB at the cap, touched only as far as used) plus a 4-byte index in
  * its client's ring, instead of a 104-byte record in per-client arrays that
- * doubled (77 MB on the bench trace, now 18 MB). What does not fit the
- * compact record (a retry more than 4.3 s after the first send, an answer
- * later than that, seq or lookup numbers past 2^32, a client's fourth
- * server, frames of different files) moves to a side entry, one per such
- * query (5,600 at most on the bench trace). A client costs a small record;
- * the state of a candidate switch and of error answers to A queries, with
- * the queries kept as evidence (as records, not text: the text is written
- * only for findings), is allocated for the clients that have them.
+ * doubled (77 MB on the bench trace, now 16 MB). What does not fit the
+ * compact record (a re-sent query, an answer later than 4.3 s or far from
+ * the query in the file or in another file, seq or lookup numbers past 2^32,
+ * a client's fourth server) moves to a side entry, one per such query (at
+ * most 5,600 at once on the bench trace, 2 %). A client costs a small record; the state of a candidate switch
+ * and of error answers to A queries, with the queries kept as evidence (as
+ * records, not text: the text is written only for findings), is allocated
+ * for the clients that have them.
  */
 
-/* one A or AAAA query of a client, waiting in the client's buffer: 48 bytes */
+/*
+ * One A or AAAA query of a client, waiting in the client's buffer: 40
+ * bytes. Compact, it was sent once (last send = first), answered within
+ * 4.3 s, and the answer is within 65,535 frames of the query in the same
+ * file (98.5 % of the bench trace's answers); the rest is wide.
+ */
 struct rec {
 	ts_t first;
 	struct name *qname; /* a reference we hold */
-	uint32_t seq;	    /* transaction (wide: in the side entry) */
+	uint32_t seq;	    /* transaction (free: the next free record) */
 	uint32_t dresp;	    /* answer - first (wide: the side entry's index) */
-	uint32_t dlast;	    /* last send - first (free: the next free record) */
 	uint32_t lseq;	    /* lookup, 0: none */
-	uint32_t qframe, rframe;
+	uint32_t qframe;
+	uint16_t rdelta; /* answer frame - qframe */
 	uint16_t cport, id;
-	uint8_t file; /* of both frames */
 	uint8_t flags;
-	uint8_t srv; /* the client's server slot, or SRV_WIDE */
+	uint8_t srv; /* the client's server slot (R_SRV), or R_WIDE; the file */
 };
 
 #define R_RCODE 0x0f
@@ -91,14 +95,18 @@ struct rec {
 #define R_RETRANS 0x40
 #define R_ANSWERED 0x80
 #define NSRV 3 /* glibc uses at most three nameservers (MAXNS) */
-#define SRV_WIDE 0xff
+#define R_SRV 0x03
+#define R_WIDE 0x03
+#define R_FILE_SHIFT 2 /* files 0-63 */
+#define IS_WIDE(r) (((r)->srv & R_SRV) == R_WIDE)
 
-/* the fields of a query that did not fit its record: 56 bytes */
+/* the fields of a query that did not fit its record: 64 bytes */
 struct wide {
 	uint64_t seq, lseq;
 	ts_t resp, last;
 	struct addr server;
 	uint16_t qfile, rfile;
+	uint32_t rframe;
 	uint32_t next_free;
 };
 
@@ -248,35 +256,35 @@ static void *init(struct detect_ctx *dc)
 
 static inline const struct wide *rec_wide(const struct state *s, const struct rec *r)
 {
-	return r->srv == SRV_WIDE ? &s->wide[r->dresp] : NULL;
+	return IS_WIDE(r) ? &s->wide[r->dresp] : NULL;
 }
 
 static inline ts_t rec_resp(const struct state *s, const struct rec *r)
 {
 	if (!(r->flags & R_ANSWERED))
 		return -1;
-	return r->srv == SRV_WIDE ? s->wide[r->dresp].resp : r->first + (ts_t)r->dresp;
+	return IS_WIDE(r) ? s->wide[r->dresp].resp : r->first + (ts_t)r->dresp;
 }
 
 static inline ts_t rec_last(const struct state *s, const struct rec *r)
 {
-	return r->srv == SRV_WIDE ? s->wide[r->dresp].last : r->first + (ts_t)r->dlast;
+	return IS_WIDE(r) ? s->wide[r->dresp].last : r->first;
 }
 
 static inline uint64_t rec_lseq(const struct state *s, const struct rec *r)
 {
-	return r->srv == SRV_WIDE ? s->wide[r->dresp].lseq : r->lseq;
+	return IS_WIDE(r) ? s->wide[r->dresp].lseq : r->lseq;
 }
 
 static inline uint64_t rec_seq(const struct state *s, const struct rec *r)
 {
-	return r->srv == SRV_WIDE ? s->wide[r->dresp].seq : r->seq;
+	return IS_WIDE(r) ? s->wide[r->dresp].seq : r->seq;
 }
 
 static const struct addr *rec_server(const struct state *s, const struct client *c,
 				     const struct rec *r)
 {
-	return r->srv == SRV_WIDE ? &s->wide[r->dresp].server : &c->srv[r->srv];
+	return IS_WIDE(r) ? &s->wide[r->dresp].server : &c->srv[r->srv & R_SRV];
 }
 
 static int lost(const struct rec *r)
@@ -292,7 +300,7 @@ static uint32_t rec_alloc(struct state *s)
 		s->recs = xmalloc((RECS_MAX + 2) * sizeof(*s->recs));
 	if (s->rec_free) {
 		i = s->rec_free;
-		s->rec_free = s->recs[i].dlast;
+		s->rec_free = s->recs[i].seq;
 	} else {
 		i = ++s->rec_hwm; /* nrecs <= RECS_MAX + 1 */
 	}
@@ -319,13 +327,13 @@ static void rec_fill(struct state *s, struct client *c, struct rec *r, const str
 {
 	int answered = t->status == TXN_ANSWERED;
 	uint64_t lseq = t->lookup ? t->lookup->seq : 0;
-	ts_t dresp = answered ? t->resp_ts - t->first_ts : 0, dlast = t->last_ts - t->first_ts;
+	ts_t dresp = answered ? t->resp_ts - t->first_ts : 0;
+	uint32_t rdelta = answered ? t->rframe.frame - t->qframe.frame : 0;
 	int k, slot = -1;
 
 	r->first = t->first_ts;
 	r->qname = name_ref(t->qname);
 	r->qframe = t->qframe.frame;
-	r->rframe = t->rframe.frame;
 	r->cport = t->cport;
 	r->id = t->id;
 	r->flags = (uint8_t)(TXN_RCODE(t) & R_RCODE) | (t->qtype == QTYPE_AAAA ? R_AAAA : 0) |
@@ -343,21 +351,21 @@ static void rec_fill(struct state *s, struct client *c, struct rec *r, const str
 		}
 	}
 	if (slot >= 0 && t->seq <= UINT32_MAX && lseq <= UINT32_MAX && dresp >= 0 &&
-	    dresp <= UINT32_MAX && dlast >= 0 && dlast <= UINT32_MAX && t->qframe.file <= UINT8_MAX &&
-	    (!answered || t->rframe.file == t->qframe.file)) {
+	    dresp <= UINT32_MAX && t->last_ts == t->first_ts && rdelta <= UINT16_MAX &&
+	    t->qframe.file < 256 >> R_FILE_SHIFT && (!answered || t->rframe.file == t->qframe.file)) {
 		c->srefs[slot]++;
-		r->srv = (uint8_t)slot;
+		r->srv = (uint8_t)(slot | t->qframe.file << R_FILE_SHIFT);
 		r->seq = (uint32_t)t->seq;
 		r->lseq = (uint32_t)lseq;
 		r->dresp = (uint32_t)dresp;
-		r->dlast = (uint32_t)dlast;
-		r->file = (uint8_t)t->qframe.file;
+		r->rdelta = (uint16_t)rdelta;
 	} else {
 		uint32_t i = wide_alloc(s);
 		struct wide *w = &s->wide[i];
 
-		r->srv = SRV_WIDE;
+		r->srv = R_WIDE;
 		r->dresp = i;
+		w->rframe = t->rframe.frame;
 		w->seq = t->seq;
 		w->lseq = lseq;
 		w->resp = answered ? t->resp_ts : -1;
@@ -373,13 +381,13 @@ static void rec_release(struct state *s, struct client *c, uint32_t i)
 	struct rec *r = &s->recs[i];
 
 	name_unref(r->qname);
-	if (r->srv == SRV_WIDE) {
+	if (IS_WIDE(r)) {
 		s->wide[r->dresp].next_free = s->wide_free;
 		s->wide_free = r->dresp;
 	} else {
-		c->srefs[r->srv]--;
+		c->srefs[r->srv & R_SRV]--;
 	}
-	r->dlast = s->rec_free;
+	r->seq = s->rec_free;
 	s->rec_free = i;
 }
 
@@ -402,10 +410,10 @@ static void ev_set(const struct state *s, struct evrec *e, const struct rec *r, 
 	e->resp = rec_resp(s, r);
 	e->last = rec_last(s, r);
 	e->xgap = 0;
-	e->q.file = w ? w->qfile : r->file;
+	e->q.file = w ? w->qfile : r->srv >> R_FILE_SHIFT;
 	e->q.frame = r->qframe;
-	e->r.file = w ? w->rfile : r->file;
-	e->r.frame = r->rframe;
+	e->r.file = w ? w->rfile : r->srv >> R_FILE_SHIFT;
+	e->r.frame = w ? w->rframe : r->qframe + r->rdelta;
 	e->qname = name_ref(r->qname);
 	e->qtype = r->flags & R_AAAA ? QTYPE_AAAA : QTYPE_A;
 	e->cport = r->cport;
