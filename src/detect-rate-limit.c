@@ -998,6 +998,13 @@ static void evidence(struct finding *f, const struct rkey *k, int64_t from, int6
 		add_ex(f, &x->first[0]);
 }
 
+static void tags_note(const struct state *s, struct finding *f)
+{
+	if (s->tags_dropped)
+		sbuf_addf(&f->details, "    (tags: %" PRIu64 " transactions not tagged: more than %u bytes of tag records)\n",
+			  s->tags_dropped, TAG_BYTES);
+}
+
 static void report_plateaus(struct state *s, struct findings *out, const struct result *r,
 			    const struct plateau *pl, uint32_t npl)
 {
@@ -1060,6 +1067,7 @@ static void report_plateaus(struct state *s, struct findings *out, const struct 
 	if (s->ignored)
 		sbuf_addf(&f->details, "    (%" PRIu64 " transactions not counted: more than %d interface/client and server pairs)\n",
 			  s->ignored, MAX_KEYS);
+	tags_note(s, f);
 	finding_set(&f->explanation,
 		    "Something let only about %.0f answers a second through: second after second the "
 		    "answered count stayed flat (within %.0f%%) while %.0f queries a second were sent, "
@@ -1146,6 +1154,7 @@ static void report_budget(struct state *s, struct findings *out, const struct re
 		sbuf_addf(&f->details, "    ... %" PRIu64 " episodes in all\n", r->ep_total);
 	if (k->kind == KIND_CLIENT)
 		sbuf_addstr(&f->details, "    (the capture does not say which interface: the client address stands in for it)\n");
+	tags_note(s, f);
 	finding_set(&f->explanation,
 		    "More queries a second were sent than the budget you gave (--rate-budget, "
 		    "rate-limit.budget): %.0f per second per interface and server. Past a packet "
