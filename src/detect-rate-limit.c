@@ -33,14 +33,17 @@
  * budget episodes are kept up to a cap per key (all counted).
  *
  * Transactions to tag are known only at the end, so each one leaves a tag
- * record: its seq, second and key ids, varint-coded as deltas from the
- * record before (about 5 bytes, not a 16-byte tagbuf record). Records are
- * pruned as the stream grows: a record whose seconds are final for its keys
- * and inside no plateau or episode that is kept or still open can never be
- * tagged. What stays is the last ring's worth of traffic plus the seconds
- * of real plateaus, capped at TAG_BYTES bytes (later records are dropped and
+ * record: its seq and key ids, varint-coded (seq as a delta from the record
+ * before: about 3 bytes, not a 16-byte tagbuf record), in a bucket for its
+ * second. Once a second has fallen off the ring of every key busy enough to
+ * have counted since, its bucket is judged: a record whose second is final
+ * for its keys and inside no plateau or episode that is kept or still open
+ * can never be tagged and goes; the others move to the kept stream (which
+ * also codes the second), judged again whenever it has doubled. So what is
+ * kept is about a ring's worth of traffic plus the seconds of real
+ * plateaus, at most TAG_BYTES bytes (later records are dropped and
  * counted). On the 2 M-packet bench trace (1 M transactions, no plateau)
- * this took the detector from 16 MB of tag records to under 2 MB.
+ * this took the detector from 16 MB of tag records to about 1.3 MB.
  */
 #include "config.h"
 #include "detect.h"
@@ -110,18 +113,25 @@ struct budget {
 	uint64_t total, seconds;
 };
 
+/*
+ * A key: 280 bytes and its ring inline (168 bytes with the default
+ * window), in the key table's slab. Was 360 bytes and a separately
+ * allocated ring: the budget tracker (80 bytes) is now allocated only with
+ * a budget, and the ring costs no pointer chase and no malloc header.
+ */
 struct rkey {
 	uint32_t id; /* 1-based; 0 until set up */
 	uint8_t kind;
 	uint8_t standin; /* client key: some of its queries had no interface */
+	uint8_t ring_on;
 	int32_t ifindex;
 	struct addr client, server;
-	uint32_t *ring; /* nslots rows of NCOLS */
 	int64_t head, maxsec;
 	uint64_t late;
 	struct tracker tr[2];
-	struct budget bud;
-	struct keyex *ex; /* allocated on the first unanswered query */
+	struct budget *bud; /* with a budget only */
+	struct keyex *ex;   /* allocated on the first unanswered query */
+	uint32_t ring[];    /* nslots rows of NCOLS */
 };
 
 /*
@@ -145,16 +155,24 @@ struct keyex {
 	uint8_t nfirst, have_lost, have_ans;
 };
 
-/* The tag record stream (see the top); TAG_BYTES bounds it. */
+/* Tag records (see the top); TAG_BYTES bounds them all. */
 #define TAG_BYTES (8u << 20)
 #define TAG_PRUNE_MIN (64u << 10)
+/* A second is judged once records of the second JUDGE_LAG + nslots after it
+ * come: by then a key with a few transactions a second has counted in one
+ * of the seconds in between, so it is past the judged one (with no lag, a
+ * fifth of the bench trace's records had to be kept for another look). */
+#define JUDGE_LAG 2
 struct tagstream {
 	uint8_t *b;
 	size_t n, alloc;
-	size_t prune_at; /* prune when n reaches this */
 	uint64_t prev_seq;
 	int64_t prev_sec;
-	uint64_t dropped;
+};
+
+struct bucket {
+	int64_t sec; /* the second of its records, when it has any */
+	struct tagstream ts;
 };
 
 struct params {
@@ -168,9 +186,15 @@ struct state {
 	uint32_t nslots, nkeys;
 	struct kmap keys;
 	uint64_t ignored; /* transactions whose keys did not fit the table */
-	struct rkey **byid; /* key id - 1 -> key, for pruning tag records */
+	struct rkey **byid; /* key id - 1 -> key, for judging tag records */
 	size_t byid_alloc;
-	struct tagstream tags;
+	struct bucket *bk;   /* nbk buckets: seconds done + 1 .. done + nbk */
+	uint32_t nbk;
+	int64_t done;	     /* seconds up to this one are judged */
+	int started;
+	struct tagstream kept;
+	size_t kept_prune_at, tag_bytes;
+	uint64_t tags_dropped;
 };
 
 static void *init(struct detect_ctx *dc)
@@ -187,8 +211,12 @@ static void *init(struct detect_ctx *dc)
 	s->p.min_ceiling = detect_param(dc, "rate-limit", "min_ceiling");
 	s->p.budget = detect_param(dc, "rate-limit", "budget");
 	s->nslots = (uint32_t)(detect_window(dc) / NS_PER_SEC) + 1 + RING_SLACK;
-	kmap_init(&s->keys, sizeof(struct rkey), MAX_KEYS);
-	s->tags.prune_at = TAG_PRUNE_MIN;
+	/* the ring inline; slab records are multiples of 8 bytes */
+	kmap_init(&s->keys, (sizeof(struct rkey) + (size_t)s->nslots * NCOLS * sizeof(uint32_t) + 7) & ~(size_t)7,
+		  MAX_KEYS);
+	s->nbk = s->nslots + JUDGE_LAG;
+	s->bk = xcalloc(s->nbk, sizeof(*s->bk));
+	s->kept_prune_at = TAG_PRUNE_MIN;
 	return s;
 }
 
@@ -318,11 +346,15 @@ static void feed_second(struct state *s, struct rkey *k, int64_t sec, const uint
 	for (i = 0; i < 2; i++)
 		tracker_feed(&s->p, &k->tr[i], sec, row[COL_OFF], row[i == BY_RESPONSE ? COL_ANS_R : COL_ANS_Q],
 			     &k->tr[i].kept);
+	if (s->p.budget <= 0)
+		return;
+	if (!k->bud)
+		k->bud = xcalloc(1, sizeof(*k->bud));
 	/* room for episodes only once this key goes over the budget */
-	if (!k->bud.v && s->p.budget > 0 && (double)row[COL_OFF] > s->p.budget)
-		k->bud.v = xcalloc(EPISODES_KEPT, sizeof(*k->bud.v));
-	budget_feed(&s->p, &k->bud, sec, row[COL_OFF], row[COL_ANS_R], k->bud.v, &k->bud.n,
-		    &k->bud.total);
+	if (!k->bud->v && (double)row[COL_OFF] > s->p.budget)
+		k->bud->v = xcalloc(EPISODES_KEPT, sizeof(*k->bud->v));
+	budget_feed(&s->p, k->bud, sec, row[COL_OFF], row[COL_ANS_R], k->bud->v, &k->bud->n,
+		    &k->bud->total);
 }
 
 static uint32_t *slot(struct state *s, struct rkey *k, int64_t sec)
@@ -332,8 +364,8 @@ static uint32_t *slot(struct state *s, struct rkey *k, int64_t sec)
 
 static void ring_add(struct state *s, struct rkey *k, int64_t sec, int col, uint32_t n)
 {
-	if (!k->ring) {
-		k->ring = xcalloc((size_t)s->nslots * NCOLS, sizeof(*k->ring));
+	if (!k->ring_on) {
+		k->ring_on = 1;
 		k->head = k->maxsec = sec;
 	}
 	if (sec < k->head) {
@@ -494,41 +526,49 @@ static int64_t unzz(uint64_t v)
 	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
 }
 
-/* One record: seq and second as deltas from the record before, then the
- * interface key's and the client key's ids (0: none). At most 4 * 10 bytes. */
+/*
+ * One record: seq (and in the kept stream, second) as zigzag deltas from the
+ * record before, then the client key's id shifted left by one, its low bit
+ * set if the interface key's id follows. At most 4 * 10 bytes.
+ */
 #define TAGREC_MAX 40
 struct tagrec1 {
 	uint64_t seq;
 	int64_t sec;
-	uint32_t id[2];
+	uint32_t id[2]; /* interface key, client key; 0: none */
 };
 
-static void tag_put(struct tagstream *ts, const struct tagrec1 *r)
+static size_t tag_put(struct tagstream *ts, const struct tagrec1 *r, int with_sec)
 {
 	uint8_t *p;
+	size_t n0 = ts->n;
 
 	if (ts->n + TAGREC_MAX > ts->alloc) {
-		ts->alloc = ts->alloc ? ts->alloc + ts->alloc / 2 : 16384;
+		ts->alloc = ts->alloc ? ts->alloc + ts->alloc / 2 : 4096;
 		ts->b = xrealloc(ts->b, ts->alloc);
 	}
 	p = ts->b + ts->n;
 	p = put_varint(p, zz((int64_t)(r->seq - ts->prev_seq)));
-	p = put_varint(p, zz(r->sec - ts->prev_sec));
-	p = put_varint(p, r->id[0]);
-	p = put_varint(p, r->id[1]);
+	if (with_sec)
+		p = put_varint(p, zz(r->sec - ts->prev_sec));
+	p = put_varint(p, (uint64_t)r->id[1] << 1 | (r->id[0] != 0));
+	if (r->id[0])
+		p = put_varint(p, r->id[0]);
 	ts->n = (size_t)(p - ts->b);
 	ts->prev_seq = r->seq;
 	ts->prev_sec = r->sec;
+	return ts->n - n0;
 }
 
-/* Walking the records: start from a zeroed one. */
+/* Walking a stream: start from a zeroed one (.sec: a bucket's second). */
 struct tagwalk {
 	size_t pos;
 	uint64_t seq;
 	int64_t sec;
 };
 
-static int tag_next(const struct tagstream *ts, size_t end, struct tagwalk *w, struct tagrec1 *r)
+static int tag_next(const struct tagstream *ts, size_t end, int with_sec, struct tagwalk *w,
+		    struct tagrec1 *r)
 {
 	const uint8_t *p = ts->b + w->pos;
 	uint64_t v;
@@ -537,12 +577,17 @@ static int tag_next(const struct tagstream *ts, size_t end, struct tagwalk *w, s
 		return 0;
 	p = get_varint(p, &v);
 	w->seq += (uint64_t)unzz(v);
+	if (with_sec) {
+		p = get_varint(p, &v);
+		w->sec += unzz(v);
+	}
 	p = get_varint(p, &v);
-	w->sec += unzz(v);
-	p = get_varint(p, &v);
-	r->id[0] = (uint32_t)v;
-	p = get_varint(p, &v);
-	r->id[1] = (uint32_t)v;
+	r->id[1] = (uint32_t)(v >> 1);
+	r->id[0] = 0;
+	if (v & 1) {
+		p = get_varint(p, &v);
+		r->id[0] = (uint32_t)v;
+	}
 	r->seq = w->seq;
 	r->sec = w->sec;
 	w->pos = (size_t)(p - ts->b);
@@ -583,23 +628,30 @@ static int tag_needed(const struct state *s, uint32_t id, int64_t sec)
 		if (in_plist(&k->tr[j].kept, sec))
 			return 1;
 	}
-	if (k->bud.in_ep && sec >= k->bud.ep.start)
+	if (!k->bud)
+		return 0;
+	if (k->bud->in_ep && sec >= k->bud->ep.start)
 		return 1;
-	for (i = 0; i < k->bud.n; i++)
-		if (sec >= k->bud.v[i].start && sec <= k->bud.v[i].end)
+	for (i = 0; i < k->bud->n; i++)
+		if (sec >= k->bud->v[i].start && sec <= k->bud->v[i].end)
 			return 1;
 	return 0;
 }
 
-/*
- * Drop the records that can no longer be tagged, in place: a kept record's
- * deltas sum those of the records dropped before it, and a varint of a sum
- * is never longer than the varints of its terms, so the writing never
- * overtakes the reading.
- */
-static void tag_prune(struct state *s)
+static int rec_needed(const struct state *s, const struct tagrec1 *r)
 {
-	struct tagstream *ts = &s->tags;
+	return tag_needed(s, r->id[0], r->sec) || tag_needed(s, r->id[1], r->sec);
+}
+
+/*
+ * Judge the kept stream again, in place: a kept record's deltas sum those
+ * of the records dropped before it, and a varint of a sum is never longer
+ * than the varints of its terms, so the writing never overtakes the
+ * reading.
+ */
+static void kept_prune(struct state *s)
+{
+	struct tagstream *ts = &s->kept;
 	struct tagwalk w;
 	struct tagrec1 r;
 	size_t end = ts->n;
@@ -608,42 +660,91 @@ static void tag_prune(struct state *s)
 	ts->n = 0;
 	ts->prev_seq = 0;
 	ts->prev_sec = 0;
-	while (tag_next(ts, end, &w, &r))
-		if (tag_needed(s, r.id[0], r.sec) || tag_needed(s, r.id[1], r.sec))
-			tag_put(ts, &r);
-	/* prune again after a quarter more: the stream stays within 1.25
-	 * times what is pending (about 14 s of traffic) */
-	ts->prune_at = MAX(ts->n + ts->n / 4, (size_t)TAG_PRUNE_MIN);
+	while (tag_next(ts, end, 1, &w, &r))
+		if (rec_needed(s, &r))
+			tag_put(ts, &r, 1);
+	s->tag_bytes -= end - ts->n;
+	s->kept_prune_at = MAX(2 * ts->n, (size_t)TAG_PRUNE_MIN);
+}
+
+static void kept_add(struct state *s, const struct tagrec1 *r)
+{
+	if (s->kept.n >= s->kept_prune_at)
+		kept_prune(s);
+	s->tag_bytes += tag_put(&s->kept, r, 1);
+}
+
+/* Judge the buckets of the seconds up to upto: every key that has counted
+ * at upto + nslots or later has fed those seconds on. */
+static void tag_advance(struct state *s, int64_t upto)
+{
+	uint32_t n = 0;
+
+	while (s->done < upto) {
+		struct bucket *b;
+		struct tagwalk w;
+		struct tagrec1 r;
+
+		if (n++ >= s->nbk) { /* the rest are empty */
+			s->done = upto;
+			break;
+		}
+		b = &s->bk[(uint64_t)++s->done % s->nbk];
+		if (!b->ts.n)
+			continue;
+		memset(&w, 0, sizeof(w));
+		w.sec = b->sec;
+		while (tag_next(&b->ts, b->ts.n, 0, &w, &r))
+			if (rec_needed(s, &r))
+				kept_add(s, &r);
+		s->tag_bytes -= b->ts.n;
+		b->ts.n = 0;
+		b->ts.prev_seq = 0;
+	}
 }
 
 static void tag_add(struct state *s, uint64_t seq, int64_t sec, uint32_t id_iface,
 		    uint32_t id_client)
 {
 	struct tagrec1 r;
+	struct bucket *b;
 
-	if (s->tags.n >= s->tags.prune_at)
-		tag_prune(s);
-	if (s->tags.n + TAGREC_MAX > TAG_BYTES) {
-		s->tags.dropped++;
-		return;
-	}
-	r.seq = seq;
 	/* seconds as a tagbuf had them */
-	r.sec = sec < 0 ? 0 : sec > UINT32_MAX ? UINT32_MAX : sec;
+	sec = sec < 0 ? 0 : sec > UINT32_MAX ? UINT32_MAX : sec;
+	r.seq = seq;
+	r.sec = sec;
 	r.id[0] = id_iface;
 	r.id[1] = id_client;
-	tag_put(&s->tags, &r);
+	if (!s->started) {
+		s->done = sec - 1;
+		s->started = 1;
+	}
+	tag_advance(s, sec - s->nbk);
+	if (s->tag_bytes + TAGREC_MAX > TAG_BYTES) {
+		s->tags_dropped++;
+		return;
+	}
+	if (sec <= s->done) { /* late: judge it now */
+		if (rec_needed(s, &r))
+			kept_add(s, &r);
+		return;
+	}
+	b = &s->bk[(uint64_t)sec % s->nbk];
+	b->sec = sec;
+	s->tag_bytes += tag_put(&b->ts, &r, 0);
 }
 
 /* Tag the records of key k whose second lies in one of n spans [start, end]. */
-static void tag_spans(struct state *s, const struct rkey *k, const int64_t (*span)[2], uint32_t n)
+static void tag_stream(struct state *s, const struct tagstream *ts, int with_sec, int64_t sec,
+		       const struct rkey *k, const int64_t (*span)[2], uint32_t n)
 {
 	struct tagwalk w;
 	struct tagrec1 r;
 	uint32_t i;
 
 	memset(&w, 0, sizeof(w));
-	while (tag_next(&s->tags, s->tags.n, &w, &r)) {
+	w.sec = sec;
+	while (tag_next(ts, ts->n, with_sec, &w, &r)) {
 		if (r.id[0] != k->id && r.id[1] != k->id)
 			continue;
 		for (i = 0; i < n; i++)
@@ -652,6 +753,16 @@ static void tag_spans(struct state *s, const struct rkey *k, const int64_t (*spa
 				break;
 			}
 	}
+}
+
+static void tag_spans(struct state *s, const struct rkey *k, const int64_t (*span)[2], uint32_t n)
+{
+	uint32_t i;
+
+	tag_stream(s, &s->kept, 1, 0, k, span, n);
+	for (i = 0; i < s->nbk; i++)
+		if (s->bk[i].ts.n)
+			tag_stream(s, &s->bk[i].ts, 0, s->bk[i].sec, k, span, n);
 }
 
 static void txn(void *st, const struct txn *t)
@@ -730,25 +841,29 @@ static void play_out(struct state *s, struct rkey *k, struct result *res)
 {
 	struct tracker tc[2];
 	struct plist extra[2];
-	struct budget bc = k->bud;
+	struct budget bc;
 	struct plateau *all;
 	uint32_t n = 0, i, j;
 	int64_t sec;
 
 	memset(res, 0, sizeof(*res));
 	memset(extra, 0, sizeof(extra));
+	if (k->bud)
+		bc = *k->bud;
+	else
+		memset(&bc, 0, sizeof(bc));
 	res->k = k;
 	/* room for episodes only with a budget (this was 5 KB a key at
 	 * finish: 10 MB on the bench trace's 2,000 keys) */
 	if (s->p.budget > 0)
 		res->ep = xcalloc(EPISODES_KEPT, sizeof(*res->ep));
-	if (k->bud.n)
-		memcpy(res->ep, k->bud.v, k->bud.n * sizeof(*res->ep));
-	res->nep = k->bud.n;
-	res->ep_total = k->bud.total;
+	if (bc.n)
+		memcpy(res->ep, bc.v, bc.n * sizeof(*res->ep));
+	res->nep = bc.n;
+	res->ep_total = bc.total;
 	for (i = 0; i < 2; i++)
 		tc[i] = k->tr[i];
-	for (sec = k->head; k->ring && sec <= k->maxsec; sec++) {
+	for (sec = k->head; k->ring_on && sec <= k->maxsec; sec++) {
 		const uint32_t *row = slot(s, k, sec);
 
 		tracker_feed(&s->p, &tc[0], sec, row[COL_OFF], row[COL_ANS_R], &extra[0]);
@@ -883,6 +998,13 @@ static void evidence(struct finding *f, const struct rkey *k, int64_t from, int6
 		add_ex(f, &x->first[0]);
 }
 
+static void tags_note(const struct state *s, struct finding *f)
+{
+	if (s->tags_dropped)
+		sbuf_addf(&f->details, "    (tags: %" PRIu64 " transactions not tagged: more than %u bytes of tag records)\n",
+			  s->tags_dropped, TAG_BYTES);
+}
+
 static void report_plateaus(struct state *s, struct findings *out, const struct result *r,
 			    const struct plateau *pl, uint32_t npl)
 {
@@ -945,6 +1067,7 @@ static void report_plateaus(struct state *s, struct findings *out, const struct 
 	if (s->ignored)
 		sbuf_addf(&f->details, "    (%" PRIu64 " transactions not counted: more than %d interface/client and server pairs)\n",
 			  s->ignored, MAX_KEYS);
+	tags_note(s, f);
 	finding_set(&f->explanation,
 		    "Something let only about %.0f answers a second through: second after second the "
 		    "answered count stayed flat (within %.0f%%) while %.0f queries a second were sent, "
@@ -1031,6 +1154,7 @@ static void report_budget(struct state *s, struct findings *out, const struct re
 		sbuf_addf(&f->details, "    ... %" PRIu64 " episodes in all\n", r->ep_total);
 	if (k->kind == KIND_CLIENT)
 		sbuf_addstr(&f->details, "    (the capture does not say which interface: the client address stands in for it)\n");
+	tags_note(s, f);
 	finding_set(&f->explanation,
 		    "More queries a second were sent than the budget you gave (--rate-budget, "
 		    "rate-limit.budget): %.0f per second per interface and server. Past a packet "
@@ -1095,10 +1219,11 @@ static void destroy(void *st)
 	for (i = 0; i < s->keys.count; i++) {
 		struct rkey *k = e[i]->val;
 
-		free(k->ring);
 		free(k->tr[0].kept.v);
 		free(k->tr[1].kept.v);
-		free(k->bud.v);
+		if (k->bud)
+			free(k->bud->v);
+		free(k->bud);
 		if (k->ex) {
 			struct ex *x[EX_FIRST + 2] = { &k->ex->first[0], &k->ex->first[1],
 						       &k->ex->first[2], &k->ex->last_lost,
@@ -1114,7 +1239,10 @@ static void destroy(void *st)
 	free(e);
 	kmap_free(&s->keys);
 	free(s->byid);
-	free(s->tags.b);
+	for (i = 0; i < s->nbk; i++)
+		free(s->bk[i].ts.b);
+	free(s->bk);
+	free(s->kept.b);
 	free(s);
 }
 

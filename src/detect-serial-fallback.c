@@ -57,34 +57,36 @@ static const struct detector_param params[] = {
 /*
  * Memory. The buffers hold up to RECS_MAX queries over all clients, and on a
  * busy trace they are full most of the time (2,000 clients, 15 s horizon), so
- * a buffered query is the thing to keep small: 56 bytes in one pool (14.7 MB
- * at the cap, touched only as far as used) instead of a 104-byte record in
- * per-client arrays that doubled (77 MB on the bench trace). What does not
- * fit the compact record (a retry more than 4.3 s after the first send, an
- * answer later than that, seq or lookup numbers past 2^32, a client's fourth
- * server, frames of different files) moves to a side entry, one per such
- * query. A client costs a small record; the state of a candidate switch and
- * of error answers to A queries, with the queries kept as evidence (as
+ * a buffered query is the thing to keep small: a 40-byte record in one pool
+ * (10.5 MB at the cap, touched only as far as used) plus a 4-byte index in
+ * its client's ring, instead of a 104-byte record in per-client arrays that
+ * doubled (77 MB on the bench trace, now 16 MB). What does not fit the
+ * compact record (a re-sent query, an answer later than 4.3 s or far from
+ * the query in the file or in another file, seq or lookup numbers past 2^32,
+ * a client's fourth server) moves to a side entry, one per such query (at
+ * most 5,600 at once on the bench trace, 2 %). A client costs a small record; the state of a candidate switch
+ * and of error answers to A queries, with the queries kept as evidence (as
  * records, not text: the text is written only for findings), is allocated
  * for the clients that have them.
  */
 
-#define NIL 0 /* no record: index 0 of the pool is never used */
-
-/* one A or AAAA query of a client, waiting in the client's buffer: 56 bytes */
+/*
+ * One A or AAAA query of a client, waiting in the client's buffer: 40
+ * bytes. Compact, it was sent once (last send = first), answered within
+ * 4.3 s, and the answer is within 65,535 frames of the query in the same
+ * file (98.5 % of the bench trace's answers); the rest is wide.
+ */
 struct rec {
 	ts_t first;
 	struct name *qname; /* a reference we hold */
-	uint32_t seq;	    /* transaction (wide: in the side entry) */
+	uint32_t seq;	    /* transaction (free: the next free record) */
 	uint32_t dresp;	    /* answer - first (wide: the side entry's index) */
-	uint32_t dlast;	    /* last send - first */
 	uint32_t lseq;	    /* lookup, 0: none */
-	uint32_t qframe, rframe;
-	uint32_t next, prev; /* the client's buffer, by send time */
+	uint32_t qframe;
+	uint16_t rdelta; /* answer frame - qframe */
 	uint16_t cport, id;
-	uint8_t file; /* of both frames */
 	uint8_t flags;
-	uint8_t srv; /* the client's server slot, or SRV_WIDE */
+	uint8_t srv; /* the client's server slot (R_SRV), or R_WIDE; the file */
 };
 
 #define R_RCODE 0x0f
@@ -93,14 +95,18 @@ struct rec {
 #define R_RETRANS 0x40
 #define R_ANSWERED 0x80
 #define NSRV 3 /* glibc uses at most three nameservers (MAXNS) */
-#define SRV_WIDE 0xff
+#define R_SRV 0x03
+#define R_WIDE 0x03
+#define R_FILE_SHIFT 2 /* files 0-63 */
+#define IS_WIDE(r) (((r)->srv & R_SRV) == R_WIDE)
 
-/* the fields of a query that did not fit its record: 56 bytes */
+/* the fields of a query that did not fit its record: 64 bytes */
 struct wide {
 	uint64_t seq, lseq;
 	ts_t resp, last;
 	struct addr server;
 	uint16_t qfile, rfile;
+	uint32_t rframe;
 	uint32_t next_free;
 };
 
@@ -151,8 +157,11 @@ struct cand {
 	uint64_t par_before; /* parallel pairs before the lost reply */
 	struct evrec trig_ev[2], first_ser_ev[2];
 	int nfirst_ser_ev;
-	uint64_t *pend; /* transactions sent since the lost reply, to tag */
+	/* transactions sent since the lost reply, to tag: 32-bit seqs until
+	 * one does not fit (1 MB at the bench trace's 127,000, not 2) */
+	void *pend;
 	uint32_t npend, apend;
+	int pend_wide;
 };
 
 /* error answers to A queries, allocated at a client's first */
@@ -178,10 +187,28 @@ struct mode {
 	struct fails *fails;
 };
 
-/* 200 bytes */
+/*
+ * A client's buffer: its records in the pool, by send time, as a ring of
+ * pool indices (4 bytes a query, plus the ring's slack). Records are
+ * scattered in the pool, so a late query finds its place by binary search
+ * over the ring, not by a walk through cold records.
+ */
+struct ring {
+	struct rec *v; /* the pool (or a copy) */
+	uint32_t *idx;
+	uint32_t head, mask, n;
+};
+
+#define AT(b, p) (&(b)->v[(b)->idx[((b)->head + (p)) & (b)->mask]])
+
+/* 232 bytes; what each query needs first */
 struct client {
+	uint32_t *ring; /* pool indices, mask + 1 of them (0: none yet) */
+	uint32_t head, mask, n; /* buffered queries */
+	/* send times of the first and the last buffered query (n > 0): most
+	 * queries come in order, and these spare a cold record each */
+	ts_t head_first, tail_first;
 	struct addr addr;
-	uint32_t head, tail, n; /* buffered queries */
 	struct addr srv[NSRV];
 	uint32_t srefs[NSRV]; /* buffered queries to each */
 	struct mode m;
@@ -194,7 +221,8 @@ struct state {
 	struct detect_ctx *dc;
 	struct dk_clients clients;
 	/* the pools: allocated for the cap at once, but pages are touched
-	 * only as records are first used, and freed ones are reused first */
+	 * only as records are first used, and freed ones are reused first;
+	 * index 0 is never used */
 	struct rec *recs;
 	uint32_t rec_hwm, rec_free;
 	struct wide *wide;
@@ -231,35 +259,35 @@ static void *init(struct detect_ctx *dc)
 
 static inline const struct wide *rec_wide(const struct state *s, const struct rec *r)
 {
-	return r->srv == SRV_WIDE ? &s->wide[r->dresp] : NULL;
+	return IS_WIDE(r) ? &s->wide[r->dresp] : NULL;
 }
 
 static inline ts_t rec_resp(const struct state *s, const struct rec *r)
 {
 	if (!(r->flags & R_ANSWERED))
 		return -1;
-	return r->srv == SRV_WIDE ? s->wide[r->dresp].resp : r->first + (ts_t)r->dresp;
+	return IS_WIDE(r) ? s->wide[r->dresp].resp : r->first + (ts_t)r->dresp;
 }
 
 static inline ts_t rec_last(const struct state *s, const struct rec *r)
 {
-	return r->srv == SRV_WIDE ? s->wide[r->dresp].last : r->first + (ts_t)r->dlast;
+	return IS_WIDE(r) ? s->wide[r->dresp].last : r->first;
 }
 
 static inline uint64_t rec_lseq(const struct state *s, const struct rec *r)
 {
-	return r->srv == SRV_WIDE ? s->wide[r->dresp].lseq : r->lseq;
+	return IS_WIDE(r) ? s->wide[r->dresp].lseq : r->lseq;
 }
 
 static inline uint64_t rec_seq(const struct state *s, const struct rec *r)
 {
-	return r->srv == SRV_WIDE ? s->wide[r->dresp].seq : r->seq;
+	return IS_WIDE(r) ? s->wide[r->dresp].seq : r->seq;
 }
 
 static const struct addr *rec_server(const struct state *s, const struct client *c,
 				     const struct rec *r)
 {
-	return r->srv == SRV_WIDE ? &s->wide[r->dresp].server : &c->srv[r->srv];
+	return IS_WIDE(r) ? &s->wide[r->dresp].server : &c->srv[r->srv & R_SRV];
 }
 
 static int lost(const struct rec *r)
@@ -275,7 +303,7 @@ static uint32_t rec_alloc(struct state *s)
 		s->recs = xmalloc((RECS_MAX + 2) * sizeof(*s->recs));
 	if (s->rec_free) {
 		i = s->rec_free;
-		s->rec_free = s->recs[i].next;
+		s->rec_free = s->recs[i].seq;
 	} else {
 		i = ++s->rec_hwm; /* nrecs <= RECS_MAX + 1 */
 	}
@@ -302,13 +330,13 @@ static void rec_fill(struct state *s, struct client *c, struct rec *r, const str
 {
 	int answered = t->status == TXN_ANSWERED;
 	uint64_t lseq = t->lookup ? t->lookup->seq : 0;
-	ts_t dresp = answered ? t->resp_ts - t->first_ts : 0, dlast = t->last_ts - t->first_ts;
+	ts_t dresp = answered ? t->resp_ts - t->first_ts : 0;
+	uint32_t rdelta = answered ? t->rframe.frame - t->qframe.frame : 0;
 	int k, slot = -1;
 
 	r->first = t->first_ts;
 	r->qname = name_ref(t->qname);
 	r->qframe = t->qframe.frame;
-	r->rframe = t->rframe.frame;
 	r->cport = t->cport;
 	r->id = t->id;
 	r->flags = (uint8_t)(TXN_RCODE(t) & R_RCODE) | (t->qtype == QTYPE_AAAA ? R_AAAA : 0) |
@@ -326,21 +354,21 @@ static void rec_fill(struct state *s, struct client *c, struct rec *r, const str
 		}
 	}
 	if (slot >= 0 && t->seq <= UINT32_MAX && lseq <= UINT32_MAX && dresp >= 0 &&
-	    dresp <= UINT32_MAX && dlast >= 0 && dlast <= UINT32_MAX && t->qframe.file <= UINT8_MAX &&
-	    (!answered || t->rframe.file == t->qframe.file)) {
+	    dresp <= UINT32_MAX && t->last_ts == t->first_ts && rdelta <= UINT16_MAX &&
+	    t->qframe.file < 256 >> R_FILE_SHIFT && (!answered || t->rframe.file == t->qframe.file)) {
 		c->srefs[slot]++;
-		r->srv = (uint8_t)slot;
+		r->srv = (uint8_t)(slot | t->qframe.file << R_FILE_SHIFT);
 		r->seq = (uint32_t)t->seq;
 		r->lseq = (uint32_t)lseq;
 		r->dresp = (uint32_t)dresp;
-		r->dlast = (uint32_t)dlast;
-		r->file = (uint8_t)t->qframe.file;
+		r->rdelta = (uint16_t)rdelta;
 	} else {
 		uint32_t i = wide_alloc(s);
 		struct wide *w = &s->wide[i];
 
-		r->srv = SRV_WIDE;
+		r->srv = R_WIDE;
 		r->dresp = i;
+		w->rframe = t->rframe.frame;
 		w->seq = t->seq;
 		w->lseq = lseq;
 		w->resp = answered ? t->resp_ts : -1;
@@ -356,13 +384,13 @@ static void rec_release(struct state *s, struct client *c, uint32_t i)
 	struct rec *r = &s->recs[i];
 
 	name_unref(r->qname);
-	if (r->srv == SRV_WIDE) {
+	if (IS_WIDE(r)) {
 		s->wide[r->dresp].next_free = s->wide_free;
 		s->wide_free = r->dresp;
 	} else {
-		c->srefs[r->srv]--;
+		c->srefs[r->srv & R_SRV]--;
 	}
-	r->next = s->rec_free;
+	r->seq = s->rec_free;
 	s->rec_free = i;
 }
 
@@ -385,10 +413,10 @@ static void ev_set(const struct state *s, struct evrec *e, const struct rec *r, 
 	e->resp = rec_resp(s, r);
 	e->last = rec_last(s, r);
 	e->xgap = 0;
-	e->q.file = w ? w->qfile : r->file;
+	e->q.file = w ? w->qfile : r->srv >> R_FILE_SHIFT;
 	e->q.frame = r->qframe;
-	e->r.file = w ? w->rfile : r->file;
-	e->r.frame = r->rframe;
+	e->r.file = w ? w->rfile : r->srv >> R_FILE_SHIFT;
+	e->r.frame = w ? w->rframe : r->qframe + r->rdelta;
 	e->qname = name_ref(r->qname);
 	e->qtype = r->flags & R_AAAA ? QTYPE_AAAA : QTYPE_A;
 	e->cport = r->cport;
@@ -478,8 +506,10 @@ static struct cand *cand_dup(const struct cand *c)
 	}
 	d->pend = NULL;
 	if (c->apend) {
-		d->pend = xmalloc(c->apend * sizeof(*d->pend));
-		memcpy(d->pend, c->pend, c->npend * sizeof(*d->pend));
+		size_t w = c->pend_wide ? sizeof(uint64_t) : sizeof(uint32_t);
+
+		d->pend = xmalloc(c->apend * w);
+		memcpy(d->pend, c->pend, c->npend * w);
 	}
 	return d;
 }
@@ -540,9 +570,27 @@ static void pend_add(struct state *s, struct cand *m, uint64_t seq)
 			return;
 		s->pend_alloc += na - m->apend;
 		m->apend = na;
-		m->pend = xrealloc(m->pend, m->apend * sizeof(*m->pend));
+		m->pend = xrealloc(m->pend, m->apend * (m->pend_wide ? sizeof(uint64_t) : sizeof(uint32_t)));
 	}
-	m->pend[m->npend++] = seq;
+	if (!m->pend_wide && seq > UINT32_MAX) {
+		uint64_t *w = xmalloc(m->apend * sizeof(*w));
+		uint32_t k;
+
+		for (k = 0; k < m->npend; k++)
+			w[k] = ((uint32_t *)m->pend)[k];
+		free(m->pend);
+		m->pend = w;
+		m->pend_wide = 1;
+	}
+	if (m->pend_wide)
+		((uint64_t *)m->pend)[m->npend++] = seq;
+	else
+		((uint32_t *)m->pend)[m->npend++] = (uint32_t)seq;
+}
+
+static uint64_t pend_at(const struct cand *m, uint32_t k)
+{
+	return m->pend_wide ? ((const uint64_t *)m->pend)[k] : ((const uint32_t *)m->pend)[k];
 }
 
 /* ---- analysis ----------------------------------------------------------- */
@@ -726,12 +774,11 @@ static void on_pair(struct state *s, const struct client *c, struct mode *m, con
 	}
 }
 
-/* Analyse record i of a client's buffer in v (linked by next, sorted by
- * send time): the pool, or a copy of the buffer. */
-static void process(struct state *s, const struct client *c, struct mode *m, struct rec *v,
-		    uint32_t i)
+/* Analyse record i of a client's buffer b (sorted by send time). */
+static void process(struct state *s, const struct client *c, struct mode *m,
+		    const struct ring *b, uint32_t i)
 {
-	struct rec *r = &v[i], *p = NULL;
+	struct rec *r = AT(b, i), *p = NULL, *q;
 	ts_t limit, rresp;
 	uint64_t rl, pl, jl;
 	uint32_t j;
@@ -745,11 +792,10 @@ static void process(struct state *s, const struct client *c, struct mode *m, str
 	/* a lone query in serial mode belongs to it (retries, A after SERVFAIL) */
 	rresp = rec_resp(s, r);
 	limit = (rresp >= 0 ? rresp : rec_last(s, r)) + s->pair_gap_ns;
-	for (j = r->next; j != NIL && v[j].first <= limit; j = v[j].next) {
-		if ((v[j].flags & R_USED) || v[j].qname != r->qname ||
-		    ((v[j].flags ^ r->flags) & R_AAAA) == 0)
+	for (j = i + 1; j < b->n && (q = AT(b, j))->first <= limit; j++) {
+		if ((q->flags & R_USED) || q->qname != r->qname || ((q->flags ^ r->flags) & R_AAAA) == 0)
 			continue;
-		p = &v[j];
+		p = q;
 		break;
 	}
 	if (!p) {
@@ -772,12 +818,12 @@ static void process(struct state *s, const struct client *c, struct mode *m, str
 	}
 	rl = rec_lseq(s, r);
 	pl = rec_lseq(s, p);
-	for (j = r->next; j != NIL && v[j].first <= limit; j = v[j].next) {
-		if (&v[j] == p)
+	for (j = i + 1; j < b->n && (q = AT(b, j))->first <= limit; j++) {
+		if (q == p)
 			continue;
-		jl = rec_lseq(s, &v[j]);
+		jl = rec_lseq(s, q);
 		if (jl && (jl == rl || jl == pl))
-			v[j].flags |= R_USED;
+			q->flags |= R_USED;
 	}
 	{
 		int kind = rresp < 0 || p->first < rresp ? 'P' : p->cport == r->cport ? 'S' : 'R';
@@ -786,40 +832,109 @@ static void process(struct state *s, const struct client *c, struct mode *m, str
 	}
 }
 
+static struct ring ring_of(struct state *s, const struct client *c)
+{
+	struct ring b = { s->recs, c->ring, c->head, c->mask, c->n };
+
+	return b;
+}
+
+/* Give the ring of c room for n records (a power of two, at least 16). */
+static void ring_resize(struct client *c, uint32_t n)
+{
+	uint32_t *idx = xmalloc(n * sizeof(*idx)), k;
+
+	for (k = 0; k < c->n; k++)
+		idx[k] = c->ring[(c->head + k) & c->mask];
+	free(c->ring);
+	c->ring = idx;
+	c->head = 0;
+	c->mask = n - 1;
+}
+
 /* Analyse and drop the records of c sent before upto, and at least the
  * first min_n of them. */
 static void drain(struct state *s, struct client *c, ts_t upto, size_t min_n)
 {
-	uint32_t i = c->head;
-	size_t k = 0;
+	struct ring b = ring_of(s, c);
+	uint32_t k = 0, i;
 
-	while (i != NIL && (k < min_n || s->recs[i].first < upto)) {
-		process(s, c, &c->m, s->recs, i);
-		i = s->recs[i].next;
+	while (k < c->n && (k < min_n || (k ? AT(&b, k)->first : c->head_first) < upto)) {
+		process(s, c, &c->m, &b, k);
 		k++;
 	}
 	if (!k)
 		return;
-	while (c->head != i) {
-		uint32_t h = c->head;
-
-		c->head = s->recs[h].next;
-		rec_release(s, c, h);
-	}
-	if (i == NIL)
-		c->tail = NIL;
-	else
-		s->recs[i].prev = NIL;
-	c->n -= (uint32_t)k;
+	if (k < c->n)
+		c->head_first = AT(&b, k)->first;
+	for (i = 0; i < k; i++)
+		rec_release(s, c, c->ring[(c->head + i) & c->mask]);
+	c->head = (c->head + k) & c->mask;
+	c->n -= k;
 	s->nrecs -= k;
+	/* give back what a burst grew: otherwise each client keeps the most
+	 * it ever held, and under a long flood the sum creeps up */
+	if (c->mask >= 64 && c->n < (c->mask + 1) / 4)
+		ring_resize(c, (c->mask + 1) / 2);
+}
+
+/*
+ * Where a query sent at ts goes in c's buffer when the last buffered one
+ * was sent after it: after every query sent at ts or before. Each probe is
+ * a cold record, so start where ts falls between the first and the last
+ * send time (queries come at a fairly even pace), then widen the step
+ * until the place is bracketed, then halve.
+ */
+static uint32_t late_pos(const struct client *c, const struct ring *b, ts_t ts)
+{
+	uint32_t lo = 0, hi = c->n - 1, g, step; /* AT(lo) <= ts < AT(hi) */
+
+	if (c->head_first > ts)
+		return 0;
+	if (hi <= 1)
+		return hi;
+	g = 1 + (uint32_t)((double)(ts - c->head_first) / (double)(c->tail_first - c->head_first) *
+			   (double)(hi - 1));
+	if (g >= hi)
+		g = hi - 1;
+	if (AT(b, g)->first > ts) {
+		hi = g;
+		for (step = 1; hi - lo > 1; step *= 2) {
+			g = step < hi - lo ? hi - step : lo + 1;
+			if (AT(b, g)->first > ts) {
+				hi = g;
+			} else {
+				lo = g;
+				break;
+			}
+		}
+	} else {
+		lo = g;
+		for (step = 1; hi - lo > 1; step *= 2) {
+			g = lo + step < hi ? lo + step : hi - 1;
+			if (AT(b, g)->first > ts) {
+				hi = g;
+				break;
+			}
+			lo = g;
+		}
+	}
+	while (hi - lo > 1) {
+		g = lo + (hi - lo) / 2;
+		if (AT(b, g)->first > ts)
+			hi = g;
+		else
+			lo = g;
+	}
+	return hi;
 }
 
 static void txn(void *st, const struct txn *t)
 {
 	struct state *s = st;
 	struct client *c;
-	struct rec *r;
-	uint32_t i, pos;
+	struct ring b;
+	uint32_t i, pos, k;
 	int ovf;
 
 	if (t->last_ts > s->now)
@@ -835,23 +950,25 @@ static void txn(void *st, const struct txn *t)
 	}
 	if (!c->addr.family)
 		c->addr = t->client;
+	if (!c->ring)
+		ring_resize(c, 16);
+	else if (c->n > c->mask)
+		ring_resize(c, 2 * (c->mask + 1));
 	i = rec_alloc(s);
-	r = &s->recs[i];
-	rec_fill(s, c, r, t);
-	/* insert sorted by send time; late arrivals go near the end */
-	pos = c->tail;
-	while (pos != NIL && s->recs[pos].first > t->first_ts)
-		pos = s->recs[pos].prev;
-	r->prev = pos;
-	r->next = pos == NIL ? c->head : s->recs[pos].next;
-	if (pos == NIL)
-		c->head = i;
-	else
-		s->recs[pos].next = i;
-	if (r->next == NIL)
-		c->tail = i;
-	else
-		s->recs[r->next].prev = i;
+	rec_fill(s, c, &s->recs[i], t);
+	/* insert sorted by send time, after those sent at the same time;
+	 * late arrivals go near the end */
+	b = ring_of(s, c);
+	pos = c->n;
+	if (pos && c->tail_first > t->first_ts)
+		pos = late_pos(c, &b, t->first_ts);
+	for (k = c->n; k > pos; k--)
+		c->ring[(c->head + k) & c->mask] = c->ring[(c->head + k - 1) & c->mask];
+	c->ring[(c->head + pos) & c->mask] = i;
+	if (pos == c->n)
+		c->tail_first = t->first_ts;
+	if (!pos)
+		c->head_first = t->first_ts;
 	c->n++;
 	s->nrecs++;
 	if (c->m.last_ts && t->first_ts < c->m.last_ts)
@@ -1008,7 +1125,7 @@ static void emit(struct state *s, const struct client *c, const struct mode *mo,
 		for (i = 0; i < m->nfirst_ser_ev; i++)
 			ev_emit(f, &m->first_ser_ev[i]);
 		for (k = 0; k < m->npend; k++)
-			detect_tag(s->dc, "serial-fallback", m->pend[k]);
+			detect_tag(s->dc, "serial-fallback", pend_at(m, k));
 	} else if (!mo->par && mo->ser + mo->reopen >=
 				      (uint64_t)detect_param(s->dc, "serial-fallback", "min_serial_pairs")) {
 		f = finding_new(out, "serial-fallback", SEV_INFO);
@@ -1046,23 +1163,27 @@ static void finish(void *st, struct findings *out)
 	for (i = 0; i < s->clients.map.count; i++) {
 		const struct client *c = e[i]->val;
 		struct mode m = c->m;
-		struct rec *v;
-		uint32_t k, j;
+		struct ring b = { NULL, NULL, 0, UINT32_MAX, c->n };
+		uint32_t k;
 
 		/* analyse what is still buffered on copies: finish must not
 		 * change the state (live snapshots call it repeatedly) */
 		m.cand = cand_dup(c->m.cand);
 		m.fails = fails_dup(c->m.fails);
 		if (c->n) {
-			/* index 0 is NIL: the copy is v[1..n], linked in order */
-			v = xmalloc((c->n + 1) * sizeof(*v));
-			for (k = 1, j = c->head; j != NIL; k++, j = s->recs[j].next) {
-				v[k] = s->recs[j];
-				v[k].next = k < c->n ? k + 1 : NIL;
+			struct rec *v = xmalloc(c->n * sizeof(*v));
+			uint32_t *idx = xmalloc(c->n * sizeof(*idx));
+
+			for (k = 0; k < c->n; k++) {
+				v[k] = s->recs[c->ring[(c->head + k) & c->mask]];
+				idx[k] = k;
 			}
-			for (k = 1; k <= c->n; k++)
-				process(s, c, &m, v, k);
+			b.v = v;
+			b.idx = idx;
+			for (k = 0; k < c->n; k++)
+				process(s, c, &m, &b, k);
 			free(v);
+			free(idx);
 		}
 		emit(s, c, &m, out);
 		cand_free(m.cand);
@@ -1080,13 +1201,11 @@ static void destroy(void *st)
 
 	for (i = 0; i < s->clients.map.count; i++) {
 		struct client *c = e[i]->val;
+		uint32_t k;
 
-		while (c->head != NIL) {
-			uint32_t h = c->head;
-
-			c->head = s->recs[h].next;
-			rec_release(s, c, h);
-		}
+		for (k = 0; k < c->n; k++)
+			rec_release(s, c, c->ring[(c->head + k) & c->mask]);
+		free(c->ring);
 		cand_free(c->m.cand);
 		fails_free(c->m.fails);
 	}

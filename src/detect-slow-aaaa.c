@@ -17,9 +17,24 @@
  * reported only when AAAA is hit clearly more often. Lookups come finished, so
  * the first of a pair waits in a table keyed by client and name (bounded,
  * swept by age) until the other one arrives.
+ *
+ * Memory: the waiting lookups dominate (65,536 at the peak on the bench
+ * trace, where many names are asked for one type only): each is a 64-byte
+ * record (struct pend: client and server as numbers, times as differences,
+ * a reference to its interned name) in a pool of 1,024-record chunks,
+ * found through an open-addressed index of 8-byte slots (load at most
+ * 3/4). They were dynamic kmap entries, a malloc of about 190 bytes each
+ * with the key bytes (address and name) copied in: 13 MB of the 13 MB
+ * this detector added; now about 5 MB. The transactions of an open lookup
+ * (up to 4 sequence numbers and the answer frame) wait in an open-addressed
+ * table of 48-byte records by lookup seq; a lookup with one transaction
+ * that ends with it, nearly all of them, skips the table: its transaction
+ * is staged and the lookup, which the matcher hands over right after it,
+ * takes it from there (a malloc and a free per lookup before).
  */
 #include "config.h"
 #include "detect.h"
+#include "detkit.h"
 #include "kmap.h"
 #include "names.h"
 #include "stats.h"
@@ -41,23 +56,101 @@ static const struct detector_param params[] = {
 
 #define LK_TXNS 4
 
-/* what we keep of a finished A or AAAA lookup */
-struct lk {
-	uint16_t qtype, rcode; /* rcode 0xffff: never answered */
-	ts_t first, final, last_send;
-	struct addr server;
-	struct frameref qf, rf;
-	uint64_t seqs[LK_TXNS];
-	uint32_t nseq, sends;
+/*
+ * Sequence numbers of up to LK_TXNS transactions of a lookup: the first,
+ * then the others as differences from it (a lookup's transactions are
+ * within one answer window; one 2^31 queries away would not be kept).
+ */
+struct seqs {
+	uint64_t first;
+	int32_t d[LK_TXNS - 1];
+	uint32_t n;
 };
 
-/* transactions of an open lookup (lookup seq -> this) */
+static void seqs_add(struct seqs *q, uint64_t seq)
+{
+	int64_t d = (int64_t)(seq - q->first);
+
+	if (!q->n)
+		q->first = seq;
+	else if (d < INT32_MIN || d > INT32_MAX)
+		return;
+	else
+		q->d[q->n - 1] = (int32_t)d;
+	q->n++;
+}
+
+static uint64_t seqs_get(const struct seqs *q, uint32_t i)
+{
+	return i ? q->first + (uint64_t)(int64_t)q->d[i - 1] : q->first;
+}
+
+/* what we keep of a finished A or AAAA lookup, to pair and compare */
+struct lk {
+	struct name *qname;
+	struct seqs seqs;
+	ts_t first, final, last_send; /* final -1: never answered */
+	struct frameref qf, rf;
+	uint32_t sends;
+	uint16_t qtype, rcode; /* rcode 0xffff: never answered */
+	struct addr client, server;
+};
+
+/*
+ * A lookup waiting for its partner, as stored: 64 bytes, not the 120 of a
+ * struct lk. The client is its detect_client() number, the server a number
+ * in our table of servers, the times differences from the first send, and
+ * there is one transaction at most. A lookup that does not fit (more
+ * transactions, a wait of 2^31 ns or more, a client or server past the
+ * numbering caps) points to a whole struct lk instead.
+ */
+#define PEND_BIG 0xff
+struct pend {
+	struct name *qname; /* with cid the key; a reference we hold;
+			     * NULL: a free record */
+	union {
+		uint64_t seq;	/* the transaction, if nseq is 1 */
+		struct lk *big; /* nseq == PEND_BIG: all of it */
+	} u;
+	ts_t first;
+	int32_t dfinal, dlast; /* final (if answered), last send: minus first */
+	uint32_t cid, sid;     /* client, server */
+	uint32_t qframe, rframe;
+	uint32_t sends; /* a free record: the next free one */
+	uint16_t qfile, rfile;
+	uint16_t rcode;
+	uint8_t aaaa, nseq;
+};
+
+/* transactions of an open lookup (48 bytes) */
 struct open_lk {
-	uint64_t seqs[LK_TXNS];
-	uint32_t n;
+	uint64_t lseq; /* the lookup's seq (from 1); 0: empty slot */
+	struct seqs seqs;
 	ts_t final;
 	struct frameref rf;
 };
+
+#define OPEN_CAP (1u << 18)
+#define PEND_CAP (1u << 18)
+#define CHUNK 1024
+#define NO_REC UINT32_MAX
+
+/* open lookups by seq: linear probing, load at most 3/4 */
+struct open_tab {
+	struct open_lk *v;
+	uint32_t mask, count;
+};
+
+/* waiting lookups by client and name: records in chunks, and an index of
+ * slots (hash bits above, record + 1 below; 0 empty), linear probing */
+struct pend_tab {
+	uint64_t *ix;
+	uint32_t mask, count;
+	struct pend **chunk;
+	uint32_t nchunk, nrec, free;
+};
+
+#define SRV_IDS 65536 /* servers numbered; lookups to later ones are stored whole */
 
 #define SRV_EV 2 /* examples per kind: slow, failed */
 
@@ -80,8 +173,28 @@ struct cnt {
 
 struct state {
 	struct detect_ctx *dc;
-	struct kmap open;    /* lookup seq -> struct open_lk */
-	struct kmap pending; /* client + qname -> struct lk */
+	struct open_tab open;	 /* lookup seq -> struct open_lk */
+	struct open_lk stage;	 /* the one transaction of the lookup ending now */
+	struct pend_tab pending; /* client + qname -> struct pend */
+	struct kmap srv_ids;	 /* server -> its number + 1 */
+	struct addr *srv;	 /* server by number */
+	uint32_t nsrv;
+	/* servers seen lately, by a byte of the address: most lookups go to
+	 * a few, and the map lookup was half the cost of storing one */
+	struct {
+		struct addr a;
+		uint32_t id; /* number + 1; 0: none */
+	} srv_cache[8];
+	/* the client of the last transaction and its detect_client(), for
+	 * the lookup that comes after it (in txn(), other detectors have
+	 * usually looked the number up already) */
+	struct addr tx_client;
+	uint32_t tx_cid;
+	/* the same for the records in servers (kmap values do not move) */
+	struct {
+		struct addr a;
+		struct srv *sv;
+	} sv_cache[8];
 	struct kmap servers; /* server -> struct srv */
 	struct kmap names;   /* qname -> affected pairs */
 	size_t sweep_at;
@@ -95,8 +208,12 @@ static void *init(struct detect_ctx *dc)
 	struct state *s = xcalloc(1, sizeof(*s));
 
 	s->dc = dc;
-	kmap_init_dynamic(&s->open, sizeof(struct open_lk), 1u << 18);
-	kmap_init_dynamic(&s->pending, sizeof(struct lk), 1u << 18);
+	s->open.mask = 63;
+	s->open.v = xcalloc(64, sizeof(*s->open.v));
+	s->pending.mask = 63;
+	s->pending.ix = xcalloc(64, sizeof(*s->pending.ix));
+	s->pending.free = NO_REC;
+	kmap_init(&s->srv_ids, sizeof(uint32_t), SRV_IDS);
 	kmap_init(&s->servers, sizeof(struct srv), 1024);
 	kmap_init(&s->names, sizeof(struct cnt), 4096);
 	s->sweep_at = 4096;
@@ -118,40 +235,330 @@ static int wanted(uint16_t qtype, uint16_t qclass)
 	return (qtype == QTYPE_A || qtype == QTYPE_AAAA) && qclass == 1;
 }
 
-static void txn(void *st, const struct txn *t)
-{
-	struct state *s = st;
-	struct open_lk *o;
-	int ovf;
+/* ---- open lookups ---------------------------------------------------------- */
 
-	if (!t->lookup || !wanted(t->qtype, t->qclass))
-		return;
-	o = kmap_get(&s->open, &t->lookup->seq, sizeof(t->lookup->seq), &ovf);
-	if (ovf)
-		return;
-	if (o->n < LK_TXNS)
-		o->seqs[o->n++] = t->seq;
+static uint32_t open_home(const struct open_tab *o, uint64_t lseq)
+{
+	return (uint32_t)hash_mix(lseq) & o->mask;
+}
+
+static struct open_lk *open_find(struct open_tab *o, uint64_t lseq)
+{
+	uint32_t i;
+
+	for (i = open_home(o, lseq); o->v[i].lseq; i = (i + 1) & o->mask)
+		if (o->v[i].lseq == lseq)
+			return &o->v[i];
+	return NULL;
+}
+
+/* The record of lseq, a new zeroed one if it has none; NULL past the cap. */
+static struct open_lk *open_get(struct open_tab *o, uint64_t lseq)
+{
+	struct open_lk *x = open_find(o, lseq);
+	uint32_t i, n;
+
+	if (x)
+		return x;
+	if (o->count >= OPEN_CAP)
+		return NULL;
+	if (4 * (uint64_t)(o->count + 1) > 3 * ((uint64_t)o->mask + 1)) {
+		struct open_lk *old = o->v;
+
+		n = o->mask + 1;
+		o->v = xcalloc(2 * (size_t)n, sizeof(*o->v));
+		o->mask = 2 * n - 1;
+		for (i = 0; i < n; i++) {
+			uint32_t j;
+
+			if (!old[i].lseq)
+				continue;
+			for (j = open_home(o, old[i].lseq); o->v[j].lseq; j = (j + 1) & o->mask)
+				;
+			o->v[j] = old[i];
+		}
+		free(old);
+	}
+	for (i = open_home(o, lseq); o->v[i].lseq; i = (i + 1) & o->mask)
+		;
+	o->count++;
+	o->v[i].lseq = lseq;
+	return &o->v[i];
+}
+
+/* Remove x (from open_find()): later records of its run move back. */
+static void open_del(struct open_tab *o, struct open_lk *x)
+{
+	uint32_t i = (uint32_t)(x - o->v), j = i, k;
+
+	memset(x, 0, sizeof(*x));
+	o->count--;
+	for (;;) {
+		j = (j + 1) & o->mask;
+		if (!o->v[j].lseq)
+			return;
+		k = open_home(o, o->v[j].lseq);
+		/* may it move back to i? only if its home is not in (i, j] */
+		if (i <= j ? (k <= i || k > j) : (k <= i && k > j)) {
+			o->v[i] = o->v[j];
+			memset(&o->v[j], 0, sizeof(o->v[j]));
+			i = j;
+		}
+	}
+}
+
+static void open_add(struct open_lk *o, const struct txn *t)
+{
+	if (o->seqs.n < LK_TXNS)
+		seqs_add(&o->seqs, t->seq);
 	if (t->status == TXN_ANSWERED && t->resp_ts >= o->final) {
 		o->final = t->resp_ts;
 		o->rf = t->rframe;
 	}
 }
 
+static void txn(void *st, const struct txn *t)
+{
+	struct state *s = st;
+	const struct lookup *l = t->lookup;
+	struct open_lk *o;
+
+	if (!l || !wanted(t->qtype, t->qclass))
+		return;
+	s->tx_client = t->client;
+	s->tx_cid = detect_client(s->dc);
+	/* the only transaction of a lookup that ends with it: the matcher
+	 * hands the lookup over next, so it need not go into the table */
+	if (l->txns == 1 && !l->open_txns && l->definitive && !l->evicted) {
+		if (s->stage.lseq && (o = open_get(&s->open, s->stage.lseq)))
+			*o = s->stage; /* not taken (cannot happen): keep it */
+		memset(&s->stage, 0, sizeof(s->stage));
+		s->stage.lseq = l->seq;
+		open_add(&s->stage, t);
+		return;
+	}
+	o = open_get(&s->open, l->seq);
+	if (o)
+		open_add(o, t);
+}
+
+/* ---- waiting lookups ------------------------------------------------------- */
+
+static struct pend *pend_rec(const struct pend_tab *p, uint32_t r)
+{
+	return &p->chunk[r / CHUNK][r % CHUNK];
+}
+
+/* The key is the name and the client's number; a client without one is
+ * known by its address (in the whole struct lk). */
+static uint64_t pend_hash(const struct name *qname, uint32_t cid, const struct addr *client)
+{
+	uint8_t k[DK_ADDR_KEY];
+
+	if (cid != DETECT_NO_CLIENT)
+		return hash_mix(qname->hash + cid * UINT64_C(0x9e3779b97f4a7c15));
+	return hash_bytes(k, dk_addr_key(client, k), qname->hash);
+}
+
+/* The index slot of (client, qname), or of the empty slot where it would go. */
+static uint32_t pend_slot(const struct pend_tab *p, const struct name *qname, uint32_t cid,
+			  const struct addr *client, uint64_t h)
+{
+	uint32_t tag = (uint32_t)(h >> 32), i;
+
+	for (i = tag & p->mask; p->ix[i]; i = (i + 1) & p->mask) {
+		const struct pend *x;
+
+		if ((uint32_t)(p->ix[i] >> 32) != tag)
+			continue;
+		x = pend_rec(p, (uint32_t)p->ix[i] - 1);
+		if (x->qname == qname && x->cid == cid &&
+		    (cid != DETECT_NO_CLIENT || addr_eq(&x->u.big->client, client)))
+			return i;
+	}
+	return i;
+}
+
+/* A new, empty record at the empty index slot i. */
+static struct pend *pend_add(struct pend_tab *p, uint32_t i, uint64_t h)
+{
+	uint32_t r;
+	struct pend *x;
+
+	if (p->free != NO_REC) {
+		r = p->free;
+		p->free = pend_rec(p, r)->sends;
+	} else {
+		if (p->nrec == p->nchunk * CHUNK) {
+			p->chunk = xrealloc(p->chunk, (p->nchunk + 1) * sizeof(*p->chunk));
+			p->chunk[p->nchunk++] = xmalloc(CHUNK * sizeof(struct pend));
+		}
+		r = p->nrec++;
+	}
+	x = pend_rec(p, r);
+	memset(x, 0, sizeof(*x));
+	p->ix[i] = (uint64_t)(uint32_t)(h >> 32) << 32 | (r + 1u);
+	p->count++;
+	if (4 * (uint64_t)p->count > 3 * ((uint64_t)p->mask + 1)) {
+		uint64_t *old = p->ix;
+		uint32_t n = p->mask + 1, j, k;
+
+		p->ix = xcalloc(2 * (size_t)n, sizeof(*p->ix));
+		p->mask = 2 * n - 1;
+		for (j = 0; j < n; j++) {
+			if (!old[j])
+				continue;
+			for (k = (uint32_t)(old[j] >> 32) & p->mask; p->ix[k]; k = (k + 1) & p->mask)
+				;
+			p->ix[k] = old[j];
+		}
+		free(old);
+	}
+	return x;
+}
+
+/* Remove the record at index slot i (from pend_slot()). */
+static void pend_del(struct pend_tab *p, uint32_t i)
+{
+	uint32_t r = (uint32_t)p->ix[i] - 1, j = i, k;
+	struct pend *x = pend_rec(p, r);
+
+	name_unref(x->qname);
+	if (x->nseq == PEND_BIG)
+		free(x->u.big);
+	x->qname = NULL;
+	x->nseq = 0;
+	x->sends = p->free;
+	p->free = r;
+	p->count--;
+	p->ix[i] = 0;
+	for (;;) {
+		j = (j + 1) & p->mask;
+		if (!p->ix[j])
+			return;
+		k = (uint32_t)(p->ix[j] >> 32) & p->mask;
+		if (i <= j ? (k <= i || k > j) : (k <= i && k > j)) {
+			p->ix[i] = p->ix[j];
+			p->ix[j] = 0;
+			i = j;
+		}
+	}
+}
+
+/* The number of server a, NO_REC past SRV_IDS servers. */
+static uint32_t server_id(struct state *s, const struct addr *a)
+{
+	uint8_t k[DK_ADDR_KEY];
+	uint32_t *id;
+	int over;
+
+	unsigned c = (a->a[3] ^ a->a[15]) & 7;
+
+	if (s->srv_cache[c].id && addr_eq(&s->srv_cache[c].a, a))
+		return s->srv_cache[c].id - 1;
+	id = kmap_get(&s->srv_ids, k, dk_addr_key(a, k), &over);
+	if (over)
+		return NO_REC;
+	if (!*id) {
+		if (!(s->nsrv & (s->nsrv - 1)))
+			s->srv = xrealloc(s->srv, (s->nsrv ? 2 * s->nsrv : 1) * sizeof(*s->srv));
+		s->srv[s->nsrv] = *a;
+		*id = ++s->nsrv;
+	}
+	s->srv_cache[c].a = *a;
+	s->srv_cache[c].id = *id;
+	return *id - 1;
+}
+
+static int fits32(ts_t d)
+{
+	return d >= INT32_MIN && d <= INT32_MAX;
+}
+
+/* Store lookup x (with client number cid) in record p, over what it held. */
+static void pend_set(struct state *s, struct pend *p, const struct lk *x, uint32_t cid)
+{
+	ts_t df = x->rcode == 0xffff ? (x->final == -1 ? 0 : INT64_MAX) : x->final - x->first;
+	uint32_t sid = NO_REC;
+
+	if (p->nseq == PEND_BIG)
+		free(p->u.big);
+	p->cid = cid;
+	if (cid == DETECT_NO_CLIENT || x->seqs.n > 1 || !fits32(df) ||
+	    !fits32(x->last_send - x->first) || (sid = server_id(s, &x->server)) == NO_REC) {
+		p->nseq = PEND_BIG;
+		p->u.big = xmalloc(sizeof(*x));
+		*p->u.big = *x;
+		return;
+	}
+	p->u.seq = x->seqs.first;
+	p->nseq = (uint8_t)x->seqs.n;
+	p->first = x->first;
+	p->dfinal = (int32_t)df;
+	p->dlast = (int32_t)(x->last_send - x->first);
+	p->sid = sid;
+	p->qframe = x->qf.frame;
+	p->qfile = x->qf.file;
+	p->rframe = x->rf.frame;
+	p->rfile = x->rf.file;
+	p->sends = x->sends;
+	p->rcode = x->rcode;
+	p->aaaa = x->qtype == QTYPE_AAAA;
+}
+
+/* The lookup stored in p (without its client) */
+static void pend_get(const struct state *s, const struct pend *p, struct lk *x)
+{
+	if (p->nseq == PEND_BIG) {
+		*x = *p->u.big;
+		return;
+	}
+	memset(x, 0, sizeof(*x));
+	x->qname = p->qname;
+	x->seqs.first = p->u.seq;
+	x->seqs.n = p->nseq;
+	x->first = p->first;
+	x->final = p->rcode == 0xffff ? -1 : p->first + p->dfinal;
+	x->last_send = p->first + p->dlast;
+	x->qf.frame = p->qframe;
+	x->qf.file = p->qfile;
+	x->rf.frame = p->rframe;
+	x->rf.file = p->rfile;
+	x->sends = p->sends;
+	x->qtype = p->aaaa ? QTYPE_AAAA : QTYPE_A;
+	x->rcode = p->rcode;
+	x->server = s->srv[p->sid];
+}
+
 /* drop pending lookups that can no longer find their partner */
 static void sweep(struct state *s)
 {
-	struct kmap_ent **e = kmap_entries(&s->pending);
+	struct pend_tab *p = &s->pending;
 	ts_t old = s->now - 2 * detect_window(s->dc);
-	size_t i, n = s->pending.count;
+	uint32_t r;
 
-	for (i = 0; i < n; i++) {
-		const struct lk *p = e[i]->val;
+	for (r = 0; r < p->nrec; r++) {
+		const struct pend *x = pend_rec(p, r);
+		const struct addr *client = x->nseq == PEND_BIG ? &x->u.big->client : NULL;
+		ts_t last_send = x->nseq == PEND_BIG ? x->u.big->last_send : x->first + x->dlast;
 
-		if (p->last_send < old)
-			kmap_del(&s->pending, e[i]->key, e[i]->klen);
+		if (x->qname && last_send < old)
+			pend_del(p, pend_slot(p, x->qname, x->cid, client,
+					      pend_hash(x->qname, x->cid, client)));
 	}
-	free(e);
-	s->sweep_at = MAX((size_t)4096, 2 * s->pending.count);
+	s->sweep_at = MAX((size_t)4096, 2 * (size_t)p->count);
+}
+
+/* The record of server a in servers: kmap_get() through sv_cache */
+static struct srv *server_rec(struct state *s, const struct addr *a)
+{
+	unsigned c = (a->a[3] ^ a->a[15]) & 7;
+	uint8_t k[17];
+
+	if (s->sv_cache[c].sv && addr_eq(&s->sv_cache[c].a, a))
+		return s->sv_cache[c].sv;
+	s->sv_cache[c].a = *a;
+	return s->sv_cache[c].sv = kmap_get(&s->servers, k, akey(a, k), NULL);
 }
 
 static ts_t waited(const struct lk *x)
@@ -167,7 +574,6 @@ static int failing(uint16_t rc)
 
 static void on_pair(struct state *s, const struct lk *a, const struct lk *q, const struct name *qn)
 {
-	uint8_t k[17];
 	struct srv *sv;
 	ts_t wa = waited(a), wq = waited(q);
 	int fail = 0, slow = 0;
@@ -178,7 +584,7 @@ static void on_pair(struct state *s, const struct lk *a, const struct lk *q, con
 
 	if (a->rcode != RCODE_NOERROR && q->rcode != RCODE_NOERROR)
 		return; /* neither worked: not an AAAA problem */
-	sv = kmap_get(&s->servers, k, akey(&q->server, k), NULL);
+	sv = server_rec(s, &q->server);
 	if (q->rcode == RCODE_NOERROR) {
 		/* the mirror image, to tell an AAAA problem from loss that
 		 * hits both */
@@ -206,14 +612,15 @@ static void on_pair(struct state *s, const struct lk *a, const struct lk *q, con
 	if (q->first > sv->last)
 		sv->last = q->first;
 	((struct cnt *)kmap_get(&s->names, qn->wire, qn->len, NULL))->n++;
-	for (i = 0; i < q->nseq + a->nseq; i++) {
+	for (i = 0; i < q->seqs.n + a->seqs.n; i++) {
 		if (sv->ntags == sv->atags) {
 			if (sv->atags >= SRV_TAGS)
 				break;
 			sv->atags = sv->atags ? 2 * sv->atags : 16;
 			sv->tags = xrealloc(sv->tags, sv->atags * sizeof(*sv->tags));
 		}
-		sv->tags[sv->ntags++] = i < q->nseq ? q->seqs[i] : a->seqs[i - q->nseq];
+		sv->tags[sv->ntags++] = i < q->seqs.n ? seqs_get(&q->seqs, i)
+						      : seqs_get(&a->seqs, i - q->seqs.n);
 	}
 	if (sv->nev[fail] >= SRV_EV)
 		return;
@@ -228,7 +635,7 @@ static void on_pair(struct state *s, const struct lk *a, const struct lk *q, con
 			  rcode_str(q->rcode), dq, q->sends > 1 ? " (re-sent)" : "", da);
 	e = &sv->ev[fail][sv->nev[fail]++];
 	memset(e, 0, sizeof(*e));
-	e->txn_seq = q->nseq ? q->seqs[0] : 0;
+	e->txn_seq = q->seqs.n ? q->seqs.first : 0;
 	e->ts = q->first;
 	e->q = q->qf;
 	if (q->rcode != 0xffff)
@@ -240,17 +647,19 @@ static void on_pair(struct state *s, const struct lk *a, const struct lk *q, con
 static void lookup(void *st, const struct lookup *l)
 {
 	struct state *s = st;
+	struct pend_tab *pt = &s->pending;
 	struct open_lk *o;
-	struct lk cur, *p;
-	uint8_t key[17 + DNS_MAXNAME + 1];
-	size_t klen;
-	int ovf;
+	struct lk cur, pv, *p = NULL;
+	uint64_t h;
+	uint32_t i, cid;
 
 	if (!wanted(l->qtype, l->qclass))
 		return;
 	if (l->last_send_ts > s->now)
 		s->now = l->last_send_ts;
 	memset(&cur, 0, sizeof(cur));
+	cur.qname = l->qname;
+	cur.client = l->client;
 	cur.qtype = l->qtype;
 	cur.rcode = l->answered ? l->final_rcode : 0xffff;
 	cur.first = l->first_ts;
@@ -259,36 +668,48 @@ static void lookup(void *st, const struct lookup *l)
 	cur.server = l->first_server;
 	cur.qf = l->first_frame;
 	cur.sends = l->sends;
-	o = kmap_find(&s->open, &l->seq, sizeof(l->seq));
-	if (o) {
-		memcpy(cur.seqs, o->seqs, sizeof(cur.seqs));
-		cur.nseq = o->n;
+	if (s->stage.lseq == l->seq) {
+		cur.seqs = s->stage.seqs;
+		cur.rf = s->stage.rf;
+		s->stage.lseq = 0;
+	} else if (s->open.count && (o = open_find(&s->open, l->seq))) {
+		cur.seqs = o->seqs;
 		cur.rf = o->rf;
-		kmap_del(&s->open, &l->seq, sizeof(l->seq));
+		open_del(&s->open, o);
 	}
 
-	klen = akey(&l->client, key);
-	memcpy(key + klen, l->qname->wire, l->qname->len);
-	klen += l->qname->len;
-	p = kmap_find(&s->pending, key, klen);
+	cid = addr_eq(&l->client, &s->tx_client) ? s->tx_cid : detect_client(s->dc);
+	h = pend_hash(l->qname, cid, &l->client);
+	i = pend_slot(pt, l->qname, cid, &l->client, h);
+	if (pt->ix[i]) {
+		pend_get(s, pend_rec(pt, (uint32_t)pt->ix[i] - 1), &pv);
+		p = &pv;
+	}
 	if (p && p->qtype != cur.qtype) {
 		const struct lk *e1 = p->first <= cur.first ? p : &cur;
 		const struct lk *e2 = e1 == p ? &cur : p;
 		ts_t ref = e1->rcode != 0xffff ? MAX(e1->first, e1->final) : e1->first;
 
 		if (e2->first - e1->first <= s->pair_gap || e2->first - ref <= s->pair_gap) {
-			struct lk a = cur.qtype == QTYPE_A ? cur : *p, q = cur.qtype == QTYPE_A ? *p : cur;
-
-			kmap_del(&s->pending, key, klen);
-			on_pair(s, &a, &q, l->qname);
+			on_pair(s, cur.qtype == QTYPE_A ? &cur : p, cur.qtype == QTYPE_A ? p : &cur,
+				l->qname);
+			pend_del(pt, i);
 			return;
 		}
 	}
-	if (s->pending.count >= s->sweep_at)
+	if (pt->count >= s->sweep_at) {
 		sweep(s);
-	p = kmap_get(&s->pending, key, klen, &ovf);
-	if (!ovf)
-		*p = cur;
+		i = pend_slot(pt, l->qname, cid, &l->client, h);
+	}
+	if (pt->ix[i]) {
+		/* the same name: the record keeps its reference */
+		pend_set(s, pend_rec(pt, (uint32_t)pt->ix[i] - 1), &cur, cid);
+	} else if (pt->count < PEND_CAP) {
+		struct pend *x = pend_add(pt, i, h);
+
+		x->qname = name_ref(l->qname);
+		pend_set(s, x, &cur, cid);
+	}
 }
 
 static int cmp_srv(const void *x, const void *y)
@@ -432,8 +853,20 @@ static void destroy(void *st)
 		hist_free(&o->aaaa_lat);
 		free(o->tags);
 	}
-	kmap_free(&s->open);
-	kmap_free(&s->pending);
+	free(s->open.v);
+	for (i = 0; i < s->pending.nrec; i++) {
+		struct pend *x = pend_rec(&s->pending, (uint32_t)i);
+
+		name_unref(x->qname);
+		if (x->nseq == PEND_BIG)
+			free(x->u.big);
+	}
+	kmap_free(&s->srv_ids);
+	free(s->srv);
+	for (i = 0; i < s->pending.nchunk; i++)
+		free(s->pending.chunk[i]);
+	free(s->pending.chunk);
+	free(s->pending.ix);
 	kmap_free(&s->servers);
 	kmap_free(&s->names);
 	free(s);
