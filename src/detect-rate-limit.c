@@ -175,6 +175,19 @@ struct bucket {
 	struct tagstream ts;
 };
 
+/*
+ * Per client, the keys its transactions counted in last (its own and its
+ * interface's, per server): most transactions find their keys with an
+ * array load (dk_client()) and an address compare instead of hashing a
+ * key of up to 35 bytes into the key table, which was the detector's
+ * largest cost. Only an index: the key table still holds the keys (and
+ * their order).
+ */
+#define CIDX 4
+struct cidx {
+	struct rkey *k[CIDX];
+};
+
 struct params {
 	uint32_t min_seconds;
 	double tol, noise, min_loss, min_ceiling, budget;
@@ -185,6 +198,7 @@ struct state {
 	struct params p;
 	uint32_t nslots, nkeys;
 	struct kmap keys;
+	struct dk_clients cidx; /* client -> struct cidx */
 	uint64_t ignored; /* transactions whose keys did not fit the table */
 	struct rkey **byid; /* key id - 1 -> key, for judging tag records */
 	size_t byid_alloc;
@@ -214,6 +228,7 @@ static void *init(struct detect_ctx *dc)
 	/* the ring inline; slab records are multiples of 8 bytes */
 	kmap_init(&s->keys, (sizeof(struct rkey) + (size_t)s->nslots * NCOLS * sizeof(uint32_t) + 7) & ~(size_t)7,
 		  MAX_KEYS);
+	dk_clients_init(&s->cidx, sizeof(struct cidx), DETECT_MAX_CLIENTS);
 	s->nbk = s->nslots + JUDGE_LAG;
 	s->bk = xcalloc(s->nbk, sizeof(*s->bk));
 	s->kept_prune_at = TAG_PRUNE_MIN;
@@ -765,30 +780,58 @@ static void tag_spans(struct state *s, const struct rkey *k, const int64_t (*spa
 			tag_stream(s, &s->bk[i].ts, 0, s->bk[i].sec, k, span, n);
 }
 
+/* The key of this kind for t: from the client's index, else the table. */
+static struct rkey *find_key(struct state *s, struct cidx *ci, const struct txn *t, int kind)
+{
+	uint8_t kb[1 + DK_ADDR_KEY * 2 + 4];
+	struct rkey *k;
+	size_t n;
+	int i;
+
+	for (i = 0; ci && i < CIDX && ci->k[i]; i++) {
+		k = ci->k[i];
+		if (k->kind == kind && addr_eq(&k->server, &t->server) &&
+		    (kind == KIND_CLIENT || k->ifindex == t->ifindex))
+			return k;
+	}
+	kb[0] = (uint8_t)kind;
+	if (kind == KIND_IFACE) {
+		memcpy(kb + 1, &t->ifindex, 4);
+		n = 5;
+	} else {
+		n = 1 + dk_addr_key(&t->client, kb + 1);
+	}
+	n += dk_addr_key(&t->server, kb + n);
+	k = get_key(s, kb, n, t, kind);
+	if (k && ci) {
+		/* newest first; the oldest falls out of a full index */
+		memmove(ci->k + 1, ci->k, (CIDX - 1) * sizeof(*ci->k));
+		ci->k[0] = k;
+	}
+	return k;
+}
+
 static void txn(void *st, const struct txn *t)
 {
 	struct state *s = st;
-	uint8_t kb[1 + DK_ADDR_KEY * 2 + 4];
 	uint32_t id_iface = 0, id_client = 0;
-	size_t n;
+	struct cidx *ci;
 	struct rkey *k;
+	int over;
 
 	if (t->status == TXN_EVICTED)
 		return;
+	ci = dk_client(&s->cidx, s->dc, &t->client, &over);
+	if (over)
+		ci = NULL;
 	if (t->ifindex >= 0) {
-		kb[0] = KIND_IFACE;
-		memcpy(kb + 1, &t->ifindex, 4);
-		n = 5 + dk_addr_key(&t->server, kb + 5);
-		k = get_key(s, kb, n, t, KIND_IFACE);
+		k = find_key(s, ci, t, KIND_IFACE);
 		if (k) {
 			count(s, k, t);
 			id_iface = k->id;
 		}
 	}
-	kb[0] = KIND_CLIENT;
-	n = 1 + dk_addr_key(&t->client, kb + 1);
-	n += dk_addr_key(&t->server, kb + n);
-	k = get_key(s, kb, n, t, KIND_CLIENT);
+	k = find_key(s, ci, t, KIND_CLIENT);
 	if (k) {
 		if (t->ifindex < 0)
 			k->standin = 1;
@@ -1238,6 +1281,7 @@ static void destroy(void *st)
 	}
 	free(e);
 	kmap_free(&s->keys);
+	dk_clients_free(&s->cidx);
 	free(s->byid);
 	for (i = 0; i < s->nbk; i++)
 		free(s->bk[i].ts.b);

@@ -27,7 +27,7 @@
  * with the key bytes (address and name) copied in: 13 MB of the 13 MB
  * this detector added; now about 5 MB. The transactions of an open lookup
  * (up to 4 sequence numbers and the answer frame) wait in an open-addressed
- * table of 48-byte records by lookup seq; a lookup with one transaction
+ * table of 64-byte records by lookup seq; a lookup with one transaction
  * that ends with it, nearly all of them, skips the table: its transaction
  * is staged and the lookup, which the matcher hands over right after it,
  * takes it from there (a malloc and a free per lookup before).
@@ -56,34 +56,11 @@ static const struct detector_param params[] = {
 
 #define LK_TXNS 4
 
-/*
- * Sequence numbers of up to LK_TXNS transactions of a lookup: the first,
- * then the others as differences from it (a lookup's transactions are
- * within one answer window; one 2^31 queries away would not be kept).
- */
+/* sequence numbers of up to LK_TXNS transactions of a lookup */
 struct seqs {
-	uint64_t first;
-	int32_t d[LK_TXNS - 1];
+	uint64_t v[LK_TXNS];
 	uint32_t n;
 };
-
-static void seqs_add(struct seqs *q, uint64_t seq)
-{
-	int64_t d = (int64_t)(seq - q->first);
-
-	if (!q->n)
-		q->first = seq;
-	else if (d < INT32_MIN || d > INT32_MAX)
-		return;
-	else
-		q->d[q->n - 1] = (int32_t)d;
-	q->n++;
-}
-
-static uint64_t seqs_get(const struct seqs *q, uint32_t i)
-{
-	return i ? q->first + (uint64_t)(int64_t)q->d[i - 1] : q->first;
-}
 
 /* what we keep of a finished A or AAAA lookup, to pair and compare */
 struct lk {
@@ -122,7 +99,7 @@ struct pend {
 	uint8_t aaaa, nseq;
 };
 
-/* transactions of an open lookup (48 bytes) */
+/* transactions of an open lookup (64 bytes) */
 struct open_lk {
 	uint64_t lseq; /* the lookup's seq (from 1); 0: empty slot */
 	struct seqs seqs;
@@ -310,7 +287,7 @@ static void open_del(struct open_tab *o, struct open_lk *x)
 static void open_add(struct open_lk *o, const struct txn *t)
 {
 	if (o->seqs.n < LK_TXNS)
-		seqs_add(&o->seqs, t->seq);
+		o->seqs.v[o->seqs.n++] = t->seq;
 	if (t->status == TXN_ANSWERED && t->resp_ts >= o->final) {
 		o->final = t->resp_ts;
 		o->rf = t->rframe;
@@ -491,7 +468,7 @@ static void pend_set(struct state *s, struct pend *p, const struct lk *x, uint32
 		*p->u.big = *x;
 		return;
 	}
-	p->u.seq = x->seqs.first;
+	p->u.seq = x->seqs.v[0];
 	p->nseq = (uint8_t)x->seqs.n;
 	p->first = x->first;
 	p->dfinal = (int32_t)df;
@@ -515,7 +492,7 @@ static void pend_get(const struct state *s, const struct pend *p, struct lk *x)
 	}
 	memset(x, 0, sizeof(*x));
 	x->qname = p->qname;
-	x->seqs.first = p->u.seq;
+	x->seqs.v[0] = p->u.seq;
 	x->seqs.n = p->nseq;
 	x->first = p->first;
 	x->final = p->rcode == 0xffff ? -1 : p->first + p->dfinal;
@@ -619,8 +596,7 @@ static void on_pair(struct state *s, const struct lk *a, const struct lk *q, con
 			sv->atags = sv->atags ? 2 * sv->atags : 16;
 			sv->tags = xrealloc(sv->tags, sv->atags * sizeof(*sv->tags));
 		}
-		sv->tags[sv->ntags++] = i < q->seqs.n ? seqs_get(&q->seqs, i)
-						      : seqs_get(&a->seqs, i - q->seqs.n);
+		sv->tags[sv->ntags++] = i < q->seqs.n ? q->seqs.v[i] : a->seqs.v[i - q->seqs.n];
 	}
 	if (sv->nev[fail] >= SRV_EV)
 		return;
@@ -635,7 +611,7 @@ static void on_pair(struct state *s, const struct lk *a, const struct lk *q, con
 			  rcode_str(q->rcode), dq, q->sends > 1 ? " (re-sent)" : "", da);
 	e = &sv->ev[fail][sv->nev[fail]++];
 	memset(e, 0, sizeof(*e));
-	e->txn_seq = q->seqs.n ? q->seqs.first : 0;
+	e->txn_seq = q->seqs.n ? q->seqs.v[0] : 0;
 	e->ts = q->first;
 	e->q = q->qf;
 	if (q->rcode != 0xffff)
