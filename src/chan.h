@@ -2,7 +2,7 @@
  * chan.h: a one-way channel of records from one process to another, for
  * the stages of `report -j` (analyze-pipe.c).
  *
- * The records travel through shared memory, in 64 KB chunks; two pipes
+ * The records travel through shared memory, in 256 KB chunks; two pipes
  * carry one byte per chunk, "this chunk is full" one way and "this chunk
  * is free again" the other. A process blocks in read() when it has nothing
  * to do, and sees end-of-file if the other side dies, so nothing hangs.
