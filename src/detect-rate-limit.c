@@ -33,17 +33,17 @@
  * budget episodes are kept up to a cap per key (all counted).
  *
  * Transactions to tag are known only at the end, so each one leaves a tag
- * record: its seq and key ids, varint-coded (seq as a delta from the record
- * before: about 3 bytes, not a 16-byte tagbuf record), in a bucket for its
- * second. Once a second has fallen off the ring of every key busy enough to
- * have counted since, its bucket is judged: a record whose second is final
- * for its keys and inside no plateau or episode that is kept or still open
- * can never be tagged and goes; the others move to the kept stream (which
- * also codes the second), judged again whenever it has doubled. So what is
- * kept is about a ring's worth of traffic plus the seconds of real
- * plateaus, at most TAG_BYTES bytes (later records are dropped and
- * counted). On the 2 M-packet bench trace (1 M transactions, no plateau)
- * this took the detector from 16 MB of tag records to about 1.3 MB.
+ * record: its key ids in a bucket for its second, in a slot for its seq
+ * (2 bytes, not a 16-byte tagbuf record). Once a second has fallen off the
+ * ring of every key busy enough to have counted since, its bucket is
+ * judged: a record whose second is final for its keys and inside no plateau
+ * or episode that is kept or still open can never be tagged and goes; the
+ * others move to the kept stream (varint deltas of seq and second, then
+ * the ids), judged again whenever it has doubled. So what is kept is about
+ * a ring's worth of traffic plus the seconds of real plateaus, at most
+ * TAG_BYTES bytes (later records are dropped and counted). On the 2 M-packet
+ * bench trace (1 M transactions, no plateau) this took the detector from
+ * 16 MB of tag records to about 1 MB.
  */
 #include "config.h"
 #include "detect.h"
@@ -170,9 +170,18 @@ struct tagstream {
 	int64_t prev_sec;
 };
 
+/*
+ * The records of one second, by seq: a second's transactions have the
+ * seqs of its queries, nearly a run, so a slot per seq from the lowest
+ * holds them with no seq at all: the key ids, 0 where there is none. 2
+ * bytes a transaction (4 with interfaces), not 4 to 5 for a coded record.
+ */
 struct bucket {
-	int64_t sec; /* the second of its records, when it has any */
-	struct tagstream ts;
+	int64_t sec;	     /* the second of its records, when it has any */
+	uint64_t base;	     /* seq of slot 0 */
+	uint32_t n, alloc;   /* slots in use, allocated */
+	uint32_t nrec;
+	uint16_t *cid, *iid; /* client key id, interface key id (when any) */
 };
 
 /*
@@ -542,7 +551,7 @@ static int64_t unzz(uint64_t v)
 }
 
 /*
- * One record: seq (and in the kept stream, second) as zigzag deltas from the
+ * A record of the kept stream: seq and second as zigzag deltas from the
  * record before, then the client key's id shifted left by one, its low bit
  * set if the interface key's id follows. At most 4 * 10 bytes.
  */
@@ -553,7 +562,7 @@ struct tagrec1 {
 	uint32_t id[2]; /* interface key, client key; 0: none */
 };
 
-static size_t tag_put(struct tagstream *ts, const struct tagrec1 *r, int with_sec)
+static size_t tag_put(struct tagstream *ts, const struct tagrec1 *r)
 {
 	uint8_t *p;
 	size_t n0 = ts->n;
@@ -564,8 +573,7 @@ static size_t tag_put(struct tagstream *ts, const struct tagrec1 *r, int with_se
 	}
 	p = ts->b + ts->n;
 	p = put_varint(p, zz((int64_t)(r->seq - ts->prev_seq)));
-	if (with_sec)
-		p = put_varint(p, zz(r->sec - ts->prev_sec));
+	p = put_varint(p, zz(r->sec - ts->prev_sec));
 	p = put_varint(p, (uint64_t)r->id[1] << 1 | (r->id[0] != 0));
 	if (r->id[0])
 		p = put_varint(p, r->id[0]);
@@ -575,15 +583,14 @@ static size_t tag_put(struct tagstream *ts, const struct tagrec1 *r, int with_se
 	return ts->n - n0;
 }
 
-/* Walking a stream: start from a zeroed one (.sec: a bucket's second). */
+/* Walking the kept stream: start from a zeroed one. */
 struct tagwalk {
 	size_t pos;
 	uint64_t seq;
 	int64_t sec;
 };
 
-static int tag_next(const struct tagstream *ts, size_t end, int with_sec, struct tagwalk *w,
-		    struct tagrec1 *r)
+static int tag_next(const struct tagstream *ts, size_t end, struct tagwalk *w, struct tagrec1 *r)
 {
 	const uint8_t *p = ts->b + w->pos;
 	uint64_t v;
@@ -592,10 +599,8 @@ static int tag_next(const struct tagstream *ts, size_t end, int with_sec, struct
 		return 0;
 	p = get_varint(p, &v);
 	w->seq += (uint64_t)unzz(v);
-	if (with_sec) {
-		p = get_varint(p, &v);
-		w->sec += unzz(v);
-	}
+	p = get_varint(p, &v);
+	w->sec += unzz(v);
 	p = get_varint(p, &v);
 	r->id[1] = (uint32_t)(v >> 1);
 	r->id[0] = 0;
@@ -675,9 +680,9 @@ static void kept_prune(struct state *s)
 	ts->n = 0;
 	ts->prev_seq = 0;
 	ts->prev_sec = 0;
-	while (tag_next(ts, end, 1, &w, &r))
+	while (tag_next(ts, end, &w, &r))
 		if (rec_needed(s, &r))
-			tag_put(ts, &r, 1);
+			tag_put(ts, &r);
 	s->tag_bytes -= end - ts->n;
 	s->kept_prune_at = MAX(2 * ts->n, (size_t)TAG_PRUNE_MIN);
 }
@@ -686,18 +691,32 @@ static void kept_add(struct state *s, const struct tagrec1 *r)
 {
 	if (s->kept.n >= s->kept_prune_at)
 		kept_prune(s);
-	s->tag_bytes += tag_put(&s->kept, r, 1);
+	s->tag_bytes += tag_put(&s->kept, r);
+}
+
+static size_t bk_bytes(const struct bucket *b)
+{
+	return (size_t)b->n * (b->iid ? 4 : 2);
+}
+
+/* Slots [from, to) empty; iid may hold what an earlier second left. */
+static void bk_zero(struct bucket *b, uint32_t from, uint32_t to)
+{
+	if (to <= from)
+		return;
+	memset(b->cid + from, 0, (to - from) * sizeof(*b->cid));
+	if (b->iid)
+		memset(b->iid + from, 0, (to - from) * sizeof(*b->iid));
 }
 
 /* Judge the buckets of the seconds up to upto: every key that has counted
  * at upto + nslots or later has fed those seconds on. */
 static void tag_advance(struct state *s, int64_t upto)
 {
-	uint32_t n = 0;
+	uint32_t n = 0, i;
 
 	while (s->done < upto) {
 		struct bucket *b;
-		struct tagwalk w;
 		struct tagrec1 r;
 
 		if (n++ >= s->nbk) { /* the rest are empty */
@@ -705,17 +724,72 @@ static void tag_advance(struct state *s, int64_t upto)
 			break;
 		}
 		b = &s->bk[(uint64_t)++s->done % s->nbk];
-		if (!b->ts.n)
+		if (!b->nrec)
 			continue;
-		memset(&w, 0, sizeof(w));
-		w.sec = b->sec;
-		while (tag_next(&b->ts, b->ts.n, 0, &w, &r))
-			if (rec_needed(s, &r))
+		r.sec = b->sec;
+		for (i = 0; i < b->n; i++) {
+			r.id[0] = b->iid ? b->iid[i] : 0;
+			r.id[1] = b->cid[i];
+			r.seq = b->base + i;
+			if ((r.id[0] || r.id[1]) && rec_needed(s, &r))
 				kept_add(s, &r);
-		s->tag_bytes -= b->ts.n;
-		b->ts.n = 0;
-		b->ts.prev_seq = 0;
+		}
+		s->tag_bytes -= bk_bytes(b);
+		b->n = b->nrec = 0;
 	}
+}
+
+/* Put r in its second's bucket; 0 if its seq is too far from the others'
+ * (timestamps out of order) for slots to pay. */
+static int bk_put(struct bucket *b, const struct tagrec1 *r, size_t *bytes)
+{
+	uint32_t off, need, d = 0;
+
+	if (!b->nrec) {
+		b->sec = r->sec;
+		b->base = r->seq;
+		b->n = 0;
+	}
+	if (r->seq < b->base) {
+		if (b->base - r->seq > 2 * (uint64_t)b->nrec + 4096)
+			return 0;
+		d = (uint32_t)(b->base - r->seq);
+		need = b->n + d;
+	} else {
+		if (r->seq - b->base >= 2 * (uint64_t)b->nrec + 4096 + b->n)
+			return 0;
+		need = MAX(b->n, (uint32_t)(r->seq - b->base) + 1);
+	}
+	*bytes -= bk_bytes(b);
+	if (need > b->alloc) {
+		/* buckets are reused second after second: grow them by an
+		 * eighth, not a half, so they stay close to a second's worth */
+		b->alloc = MAX(need, b->alloc + b->alloc / 8);
+		b->alloc = (b->alloc + 1023) & ~1023u;
+		b->cid = xrealloc(b->cid, b->alloc * sizeof(*b->cid));
+		if (b->iid)
+			b->iid = xrealloc(b->iid, b->alloc * sizeof(*b->iid));
+	}
+	if (d) { /* a lower seq: the slots move up */
+		memmove(b->cid + d, b->cid, b->n * sizeof(*b->cid));
+		if (b->iid)
+			memmove(b->iid + d, b->iid, b->n * sizeof(*b->iid));
+		bk_zero(b, 0, d);
+		b->base = r->seq;
+	} else {
+		bk_zero(b, b->n, need);
+	}
+	b->n = need;
+	off = (uint32_t)(r->seq - b->base);
+	b->cid[off] = (uint16_t)r->id[1];
+	if (r->id[0]) {
+		if (!b->iid)
+			b->iid = xcalloc(b->alloc, sizeof(*b->iid));
+		b->iid[off] = (uint16_t)r->id[0];
+	}
+	b->nrec++;
+	*bytes += bk_bytes(b);
+	return 1;
 }
 
 static void tag_add(struct state *s, uint64_t seq, int64_t sec, uint32_t id_iface,
@@ -745,21 +819,20 @@ static void tag_add(struct state *s, uint64_t seq, int64_t sec, uint32_t id_ifac
 		return;
 	}
 	b = &s->bk[(uint64_t)sec % s->nbk];
-	b->sec = sec;
-	s->tag_bytes += tag_put(&b->ts, &r, 0);
+	if (!bk_put(b, &r, &s->tag_bytes))
+		kept_add(s, &r); /* judged when the kept stream is */
 }
 
 /* Tag the records of key k whose second lies in one of n spans [start, end]. */
-static void tag_stream(struct state *s, const struct tagstream *ts, int with_sec, int64_t sec,
-		       const struct rkey *k, const int64_t (*span)[2], uint32_t n)
+static void tag_stream(struct state *s, const struct tagstream *ts, const struct rkey *k,
+		       const int64_t (*span)[2], uint32_t n)
 {
 	struct tagwalk w;
 	struct tagrec1 r;
 	uint32_t i;
 
 	memset(&w, 0, sizeof(w));
-	w.sec = sec;
-	while (tag_next(ts, ts->n, with_sec, &w, &r)) {
+	while (tag_next(ts, ts->n, &w, &r)) {
 		if (r.id[0] != k->id && r.id[1] != k->id)
 			continue;
 		for (i = 0; i < n; i++)
@@ -772,12 +845,21 @@ static void tag_stream(struct state *s, const struct tagstream *ts, int with_sec
 
 static void tag_spans(struct state *s, const struct rkey *k, const int64_t (*span)[2], uint32_t n)
 {
-	uint32_t i;
+	uint32_t i, j, x;
 
-	tag_stream(s, &s->kept, 1, 0, k, span, n);
-	for (i = 0; i < s->nbk; i++)
-		if (s->bk[i].ts.n)
-			tag_stream(s, &s->bk[i].ts, 0, s->bk[i].sec, k, span, n);
+	tag_stream(s, &s->kept, k, span, n);
+	for (i = 0; i < s->nbk; i++) {
+		const struct bucket *b = &s->bk[i];
+
+		for (x = 0; x < n && b->nrec; x++)
+			if (b->sec >= span[x][0] && b->sec <= span[x][1])
+				break;
+		if (!b->nrec || x == n)
+			continue;
+		for (j = 0; j < b->n; j++)
+			if (b->cid[j] == k->id || (b->iid && b->iid[j] == k->id))
+				detect_tag(s->dc, "rate-limit", b->base + j);
+	}
 }
 
 /* The key of this kind for t: from the client's index, else the table. */
@@ -1283,8 +1365,10 @@ static void destroy(void *st)
 	kmap_free(&s->keys);
 	dk_clients_free(&s->cidx);
 	free(s->byid);
-	for (i = 0; i < s->nbk; i++)
-		free(s->bk[i].ts.b);
+	for (i = 0; i < s->nbk; i++) {
+		free(s->bk[i].cid);
+		free(s->bk[i].iid);
+	}
 	free(s->bk);
 	free(s->kept.b);
 	free(s);

@@ -71,15 +71,36 @@ struct rtx {
 #define REC_HINTS 65536
 
 /*
- * An open lookup that may turn out to be retried (keyed by lookup seq):
- * 80 bytes. Most have one or two transactions (glibc re-sends within
- * one), so the rest of REC_TXNS come in an array allocated with the third.
- * At up to 20,000 open on the bench trace, six inline cost 2 MB more.
+ * An open lookup that may turn out to be retried: 88 bytes. Most have one
+ * or two transactions (glibc re-sends within one), so the rest of REC_TXNS
+ * come in an array allocated with the third. At up to 20,000 open on the
+ * bench trace, six inline cost 2 MB more.
  */
 struct rec {
-	uint32_t n, more; /* stored, and seen beyond REC_TXNS */
+	uint64_t lseq;	  /* the lookup's seq (from 1); 0: a free record */
+	uint32_t n, more; /* stored, and seen beyond REC_TXNS; a free record:
+			   * more is the next free one */
 	struct rtx in[REC_INLINE];
 	struct rtx *ext; /* REC_TXNS - REC_INLINE of them, or NULL */
+};
+
+#define REC_CAP 65536
+#define CHUNK 1024
+#define NO_REC UINT32_MAX
+
+/*
+ * The records by lookup seq: in chunks of 1,024, found through an
+ * open-addressed index of 8-byte slots (hash bits above, record + 1 below;
+ * 0 empty; linear probing, load at most 3/4). As dynamic kmap entries
+ * they were a calloc each (128 bytes with the entry) and a free, and a
+ * look-up hashed the key bytes: 2.5 MB at the peak on the bench trace,
+ * now 1.8 MB.
+ */
+struct rec_tab {
+	uint64_t *ix;
+	uint32_t mask, count;
+	struct rec **chunk;
+	uint32_t nchunk, nrec, free;
 };
 
 static struct rtx *rec_tx(const struct rec *r, uint32_t i)
@@ -104,7 +125,7 @@ struct cnt {
 
 struct state {
 	struct detect_ctx *dc;
-	struct kmap recs; /* lookup seq -> struct rec */
+	struct rec_tab recs; /* lookup seq -> struct rec */
 	/* records per lookup seq modulo REC_HINTS (255: that many or more,
 	 * never decremented): most lookups have none, and a 0 here saves the
 	 * map lookup (7 % of this detector's instructions) */
@@ -134,7 +155,9 @@ static void *init(struct detect_ctx *dc)
 	struct state *s = xcalloc(1, sizeof(*s));
 
 	s->dc = dc;
-	kmap_init_dynamic(&s->recs, sizeof(struct rec), 65536);
+	s->recs.mask = 63;
+	s->recs.ix = xcalloc(64, sizeof(*s->recs.ix));
+	s->recs.free = NO_REC;
 	kmap_init(&s->names, sizeof(struct cnt), 4096);
 	kmap_init(&s->servers, sizeof(struct cnt), 4096);
 	kmap_init(&s->clients, sizeof(struct cnt), 4096);
@@ -188,19 +211,99 @@ static void rec_add(struct rec *r, const struct txn *t)
 	x->unanswered = t->status == TXN_UNANSWERED;
 }
 
+static struct rec *rec_at(const struct rec_tab *rt, uint32_t r)
+{
+	return &rt->chunk[r / CHUNK][r % CHUNK];
+}
+
+/* The index slot of lseq's record, or the empty slot where it would go. */
+static uint32_t rec_slot(const struct rec_tab *rt, uint64_t lseq)
+{
+	uint32_t tag = (uint32_t)(hash_mix(lseq) >> 32), i;
+
+	for (i = tag & rt->mask; rt->ix[i]; i = (i + 1) & rt->mask)
+		if ((uint32_t)(rt->ix[i] >> 32) == tag &&
+		    rec_at(rt, (uint32_t)rt->ix[i] - 1)->lseq == lseq)
+			break;
+	return i;
+}
+
+/* The record of lseq, a new one if it has none; NULL past REC_CAP. */
 static struct rec *rec_get(struct state *s, uint64_t lseq)
 {
-	int ovf;
-	struct rec *r = kmap_get(&s->recs, &lseq, sizeof(lseq), &ovf);
-	uint8_t *hint = &s->rec_hint[lseq % REC_HINTS];
+	struct rec_tab *rt = &s->recs;
+	uint32_t i = rec_slot(rt, lseq), r;
+	struct rec *x;
 
-	if (ovf) {
+	if (rt->ix[i])
+		return rec_at(rt, (uint32_t)rt->ix[i] - 1);
+	if (rt->count >= REC_CAP) {
 		s->rec_overflow++;
 		return NULL;
 	}
-	if (!r->n && !r->more && *hint < 255)
-		++*hint; /* a new record: each one holds a transaction */
-	return r;
+	if (rt->free != NO_REC) {
+		r = rt->free;
+		rt->free = rec_at(rt, r)->more;
+	} else {
+		if (rt->nrec == rt->nchunk * CHUNK) {
+			rt->chunk = xrealloc(rt->chunk, (rt->nchunk + 1) * sizeof(*rt->chunk));
+			rt->chunk[rt->nchunk++] = xmalloc(CHUNK * sizeof(struct rec));
+		}
+		r = rt->nrec++;
+	}
+	x = rec_at(rt, r);
+	memset(x, 0, sizeof(*x));
+	x->lseq = lseq;
+	rt->ix[i] = (hash_mix(lseq) >> 32) << 32 | (r + 1u);
+	rt->count++;
+	if (4 * (uint64_t)rt->count > 3 * ((uint64_t)rt->mask + 1)) {
+		uint64_t *old = rt->ix;
+		uint32_t n = rt->mask + 1, j, k;
+
+		rt->ix = xcalloc(2 * (size_t)n, sizeof(*rt->ix));
+		rt->mask = 2 * n - 1;
+		for (j = 0; j < n; j++) {
+			if (!old[j])
+				continue;
+			for (k = (uint32_t)(old[j] >> 32) & rt->mask; rt->ix[k]; k = (k + 1) & rt->mask)
+				;
+			rt->ix[k] = old[j];
+		}
+		free(old);
+	}
+	if (s->rec_hint[lseq % REC_HINTS] < 255)
+		s->rec_hint[lseq % REC_HINTS]++;
+	return x;
+}
+
+/* Remove the record at index slot i (from rec_slot()). */
+static void rec_del(struct state *s, uint32_t i)
+{
+	struct rec_tab *rt = &s->recs;
+	uint32_t r = (uint32_t)rt->ix[i] - 1, j = i, k;
+	struct rec *x = rec_at(rt, r);
+
+	if (s->rec_hint[x->lseq % REC_HINTS] < 255)
+		s->rec_hint[x->lseq % REC_HINTS]--;
+	free(x->ext);
+	x->ext = NULL;
+	x->lseq = 0;
+	x->more = rt->free;
+	rt->free = r;
+	rt->count--;
+	rt->ix[i] = 0;
+	for (;;) {
+		j = (j + 1) & rt->mask;
+		if (!rt->ix[j])
+			return;
+		k = (uint32_t)(rt->ix[j] >> 32) & rt->mask;
+		/* may it move back to i? only if its home is not in (i, j] */
+		if (i <= j ? (k <= i || k > j) : (k <= i && k > j)) {
+			rt->ix[i] = rt->ix[j];
+			rt->ix[j] = 0;
+			i = j;
+		}
+	}
 }
 
 static void txn(void *st, const struct txn *t)
@@ -225,8 +328,11 @@ static void txn(void *st, const struct txn *t)
 			return; /* sent once: lookup() looks at nothing */
 		if (l->txns == 1) {
 			/* its only one: no table entry */
-			if (s->stage_seq && (r = rec_get(s, s->stage_seq)))
-				*r = s->stage; /* not taken (cannot happen): keep it */
+			if (s->stage_seq && (r = rec_get(s, s->stage_seq))) {
+				/* not taken (cannot happen): keep it */
+				*r = s->stage;
+				r->lseq = s->stage_seq;
+			}
 			memset(&s->stage, 0, sizeof(s->stage));
 			s->stage_seq = l->seq;
 			rec_add(&s->stage, t);
@@ -335,14 +441,16 @@ static void lookup(void *st, const struct lookup *l)
 	ts_t last_gap = 0, prev_gap = 0, last_retry = 0;
 	int staged = 0;
 	int nto = 0, doubling = 1, cls;
-	uint32_t k, i;
+	uint32_t k, i, slot = 0;
 
 	if (s->stage_seq == l->seq) {
 		r = &s->stage;
 		s->stage_seq = 0;
 		staged = 1;
 	} else if (s->rec_hint[l->seq % REC_HINTS]) {
-		r = kmap_find(&s->recs, &l->seq, sizeof(l->seq));
+		slot = rec_slot(&s->recs, l->seq);
+		if (s->recs.ix[slot])
+			r = rec_at(&s->recs, (uint32_t)s->recs.ix[slot] - 1);
 	}
 	s->lookups++;
 	if (l->nsend_ts < 2)
@@ -442,15 +550,10 @@ static void lookup(void *st, const struct lookup *l)
 		for (i = 0; i < r->n; i++)
 			detect_tag(dc, "retry-timeout", rec_tx(r, i)->seq);
 out:
-	if (r)
+	if (staged)
 		free(r->ext);
-	if (r && !staged) {
-		uint8_t *hint = &s->rec_hint[l->seq % REC_HINTS];
-
-		kmap_del(&s->recs, &l->seq, sizeof(l->seq));
-		if (*hint < 255)
-			--*hint;
-	}
+	else if (r)
+		rec_del(s, slot);
 }
 
 static int cmp_cnt(const void *a, const void *b)
@@ -655,13 +758,14 @@ static void finish(void *st, struct findings *out)
 static void destroy(void *st)
 {
 	struct state *s = st;
-	struct kmap_ent **e = kmap_entries(&s->recs);
-	size_t i;
+	uint32_t i;
 
-	for (i = 0; i < s->recs.count; i++)
-		free(((struct rec *)e[i]->val)->ext);
-	free(e);
-	kmap_free(&s->recs);
+	for (i = 0; i < s->recs.nrec; i++)
+		free(rec_at(&s->recs, i)->ext);
+	for (i = 0; i < s->recs.nchunk; i++)
+		free(s->recs.chunk[i]);
+	free(s->recs.chunk);
+	free(s->recs.ix);
 	kmap_free(&s->names);
 	kmap_free(&s->servers);
 	kmap_free(&s->clients);

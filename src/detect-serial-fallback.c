@@ -56,7 +56,7 @@ static const struct detector_param params[] = {
 
 /*
  * Memory. The buffers hold up to RECS_MAX queries over all clients, and on a
- * busy trace they are full most of the time (2,000 clients, 15 s horizon), so
+ * busy trace they are full most of the time (2,000 clients, 30 s horizon), so
  * a buffered query is the thing to keep small: a 40-byte record in one pool
  * (10.5 MB at the cap, touched only as far as used) plus a 4-byte index in
  * its client's ring, instead of a 104-byte record in per-client arrays that
@@ -64,10 +64,11 @@ static const struct detector_param params[] = {
  * compact record (a re-sent query, an answer later than 4.3 s or far from
  * the query in the file or in another file, seq or lookup numbers past 2^32,
  * a client's fourth server) moves to a side entry, one per such query (at
- * most 5,600 at once on the bench trace, 2 %). A client costs a small record; the state of a candidate switch
- * and of error answers to A queries, with the queries kept as evidence (as
- * records, not text: the text is written only for findings), is allocated
- * for the clients that have them.
+ * most 5,600 at once on the bench trace, 2 %). A client costs a small
+ * record; the state of a candidate switch and of error answers to A
+ * queries, with the queries kept as evidence (as records, not text: the
+ * text is written only for findings), is allocated for the clients that
+ * have them.
  */
 
 /*
@@ -97,7 +98,8 @@ struct rec {
 #define NSRV 3 /* glibc uses at most three nameservers (MAXNS) */
 #define R_SRV 0x03
 #define R_WIDE 0x03
-#define R_FILE_SHIFT 2 /* files 0-63 */
+#define R_FILE_SHIFT 2
+#define R_FILES 64 /* files 0-63 share the byte */
 #define IS_WIDE(r) (((r)->srv & R_SRV) == R_WIDE)
 
 /* the fields of a query that did not fit its record: 64 bytes */
@@ -158,7 +160,7 @@ struct cand {
 	struct evrec trig_ev[2], first_ser_ev[2];
 	int nfirst_ser_ev;
 	/* transactions sent since the lost reply, to tag: 32-bit seqs until
-	 * one does not fit (1 MB at the bench trace's 127,000, not 2) */
+	 * one does not fit (0.5 MB for the bench trace's 127,000, not 1) */
 	void *pend;
 	uint32_t npend, apend;
 	int pend_wide;
@@ -367,7 +369,7 @@ static void rec_fill(struct state *s, struct client *c, struct rec *r, const str
 	}
 	if (slot >= 0 && t->seq <= UINT32_MAX && lseq <= UINT32_MAX && dresp >= 0 &&
 	    dresp <= UINT32_MAX && t->last_ts == t->first_ts && rdelta <= UINT16_MAX &&
-	    t->qframe.file < 256 >> R_FILE_SHIFT && (!answered || t->rframe.file == t->qframe.file)) {
+	    t->qframe.file < R_FILES && (!answered || t->rframe.file == t->qframe.file)) {
 		c->srefs[slot]++;
 		r->srv = (uint8_t)(slot | t->qframe.file << R_FILE_SHIFT);
 		r->seq = (uint32_t)t->seq;
