@@ -51,7 +51,6 @@
 #include "input.h"
 #include "kmap.h"
 #include "names.h"
-#include "tagbuf.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -69,7 +68,7 @@ static const struct detector_param params[] = {
 };
 
 #define RING_SLACK 3
-#define MAX_KEYS 8192
+#define MAX_KEYS 8192 /* < 65536: tag buckets hold key ids in 16 bits */
 #define KEPT 16
 #define EPISODES_KEPT 64
 #define SLACK_ANSWERS 2

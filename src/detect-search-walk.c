@@ -21,9 +21,10 @@
  * the later suffix is a parent of the earlier (nested Kubernetes domains).
  *
  * Memory: one record per client (at most 4096; later clients are not
- * looked at): the ring of 32 steps, 32 bytes each, a 16-bit hash of each
- * step's first label and an index of the steps by it, 1.2 KB in all, plus
- * up to 8 learned suffixes (16 bytes each, allocated with the first). Each
+ * looked at) of 40 bytes and, from its first NXDOMAIN answer on, the ring
+ * of 32 steps, 32 bytes each, a 16-bit hash of each step's first label
+ * and an index of the steps by it, 1.2 KB in all, plus up to 8 learned
+ * suffixes (16 bytes each, allocated with the first). Each
  * step holds a reference to its interned name until it is overwritten or
  * used by a walk. The records were 3.9 KB (the unused frame numbers and
  * qtype of each step, and 8 suffixes of 257 bytes inline): 8 MB of the
@@ -72,18 +73,24 @@ struct suffix {
 	uint8_t off;
 };
 
+/* a client's recent NXDOMAIN queries (1,152 bytes) */
+struct ring {
+	/* bit i of by_fl[h % FL_BUCKETS]: live step[i] has flabel() h */
+	uint32_t by_fl[FL_BUCKETS];
+	uint16_t fl[RING]; /* flabel() of each step's name */
+	struct step step[RING];
+};
+
+/* 40 bytes, and the ring once the client has had an NXDOMAIN answer */
 struct client {
-	uint32_t live; /* bit i: ring[i] holds a step no walk has used */
-	uint32_t wild; /* bit i: ring[i]'s first label is not whole (see flabel()) */
+	uint32_t live; /* bit i: ring step[i] holds a step no walk has used */
+	uint32_t wild; /* bit i: step[i]'s first label is not whole (see flabel()) */
 	uint8_t next, nsuf;
 	struct suffix *suf; /* SUFFIXES of them, allocated with the first */
 	/* the walk that ended last, to attach the other query of the pair */
 	uint64_t end_hash;
 	ts_t end_ts;
-	/* bit i of by_fl[h % FL_BUCKETS]: live ring[i] has flabel() h */
-	uint32_t by_fl[FL_BUCKETS];
-	uint16_t fl[RING]; /* flabel() of each step's name */
-	struct step ring[RING];
+	struct ring *r; /* NULL until the first step */
 };
 
 struct cnt {
@@ -216,11 +223,11 @@ static int flabel(const struct name *n, uint16_t *h)
 	return 1;
 }
 
-/* ring[i] is no longer a step a walk can use */
+/* step[i] is no longer a step a walk can use */
 static void step_dead(struct client *c, unsigned i)
 {
 	c->live &= ~(1u << i);
-	c->by_fl[c->fl[i] % FL_BUCKETS] &= ~(1u << i);
+	c->r->by_fl[c->r->fl[i] % FL_BUCKETS] &= ~(1u << i);
 }
 
 /*
@@ -267,8 +274,11 @@ static void step_release(struct step *st)
 static void push_step(struct client *c, const struct txn *t, uint16_t fl, int wild)
 {
 	unsigned i = c->next;
-	struct step *st = &c->ring[i];
+	struct step *st;
 
+	if (!c->r)
+		c->r = xcalloc(1, sizeof(*c->r));
+	st = &c->r->step[i];
 	c->next = (uint8_t)((i + 1) % RING);
 	step_dead(c, i);
 	step_release(st);
@@ -276,8 +286,8 @@ static void push_step(struct client *c, const struct txn *t, uint16_t fl, int wi
 	st->seq = t->seq;
 	st->first = t->first_ts;
 	st->resp = t->resp_ts;
-	c->fl[i] = fl;
-	c->by_fl[fl % FL_BUCKETS] |= 1u << i;
+	c->r->fl[i] = fl;
+	c->r->by_fl[fl % FL_BUCKETS] |= 1u << i;
 	c->live |= 1u << i;
 	c->wild = (c->wild & ~(1u << i)) | (uint32_t)!!wild << i;
 }
@@ -352,14 +362,16 @@ static void txn(void *st, const struct txn *t)
 	 * with this first label can (a query without a whole first label
 	 * looks at them all) */
 	whole = flabel(t->qname, &fl);
-	look = whole ? c->live & (c->by_fl[fl % FL_BUCKETS] | c->wild) : c->live;
+	look = c->live;
+	if (look && whole)
+		look &= c->r->by_fl[fl % FL_BUCKETS] | c->wild;
 	while (look) {
 		unsigned i = (unsigned)__builtin_ctz(look);
-		struct step *x = &c->ring[i];
+		struct step *x = &c->r->step[i];
 		uint8_t o;
 
 		look &= look - 1;
-		if (whole && c->fl[i] != fl && !(c->wild & (1u << i)))
+		if (whole && c->r->fl[i] != fl && !(c->wild & (1u << i)))
 			continue;
 		if (x->resp > t->first_ts || x->qname == t->qname)
 			continue;
@@ -388,7 +400,7 @@ static void txn(void *st, const struct txn *t)
 				break;
 			if (x->first < start)
 				start = x->first;
-			step_dead(c, (unsigned)(x - c->ring));
+			step_dead(c, (unsigned)(x - c->r->step));
 			used++;
 			if (x->qname->hash != last_hash) {
 				names++;
@@ -587,8 +599,9 @@ static void destroy(void *st)
 	for (i = 0; i < s->clients.map.count; i++) {
 		struct client *c = e[i]->val;
 
-		for (k = 0; k < RING; k++)
-			step_release(&c->ring[k]);
+		for (k = 0; c->r && k < RING; k++)
+			step_release(&c->r->step[k]);
+		free(c->r);
 		for (k = 0; k < c->nsuf; k++)
 			name_unref(c->suf[k].n);
 		free(c->suf);

@@ -30,7 +30,10 @@
  * table of 64-byte records by lookup seq; a lookup with one transaction
  * that ends with it, nearly all of them, skips the table: its transaction
  * is staged and the lookup, which the matcher hands over right after it,
- * takes it from there (a malloc and a free per lookup before).
+ * takes it from there (a malloc and a free per lookup before). The
+ * transactions of a lookup already handed over (evicted at the --max-open
+ * cap) are not kept: they used to stay in the table for good (4.6 MB of
+ * 42.7 with --max-open 20000 on the bench trace).
  */
 #include "config.h"
 #include "detect.h"
@@ -302,6 +305,8 @@ static void txn(void *st, const struct txn *t)
 
 	if (!l || !wanted(t->qtype, t->qclass))
 		return;
+	if (l->evicted)
+		return; /* handed over already (--max-open): nobody would take it */
 	s->tx_client = t->client;
 	s->tx_cid = detect_client(s->dc);
 	/* the only transaction of a lookup that ends with it: the matcher
