@@ -311,7 +311,7 @@ static void txn(void *st, const struct txn *t)
 	s->tx_cid = detect_client(s->dc);
 	/* the only transaction of a lookup that ends with it: the matcher
 	 * hands the lookup over next, so it need not go into the table */
-	if (l->txns == 1 && !l->open_txns && l->definitive && !l->evicted) {
+	if (l->txns == 1 && !l->open_txns && l->definitive) {
 		if (s->stage.lseq && (o = open_get(&s->open, s->stage.lseq)))
 			*o = s->stage; /* not taken (cannot happen): keep it */
 		memset(&s->stage, 0, sizeof(s->stage));
