@@ -19,7 +19,7 @@
  * swept by age) until the other one arrives.
  *
  * Memory: the waiting lookups dominate (65,536 at the peak on the bench
- * trace, where many names are asked for one type only): each is a 64-byte
+ * trace, where many names are asked for one type only): each is a 56-byte
  * record (struct pend: client and server as numbers, times as differences,
  * a reference to its interned name) in a pool of 1,024-record chunks,
  * found through an open-addressed index of 8-byte slots (load at most
@@ -77,12 +77,12 @@ struct lk {
 };
 
 /*
- * A lookup waiting for its partner, as stored: 64 bytes, not the 120 of a
+ * A lookup waiting for its partner, as stored: 56 bytes, not the 120 of a
  * struct lk. The client is its detect_client() number, the server a number
  * in our table of servers, the times differences from the first send, and
  * there is one transaction at most. A lookup that does not fit (more
- * transactions, a wait of 2^31 ns or more, a client or server past the
- * numbering caps) points to a whole struct lk instead.
+ * transactions or 65,536 sends, a wait of 2^31 ns or more, a client or
+ * server past the numbering caps) points to a whole struct lk instead.
  */
 #define PEND_BIG 0xff
 struct pend {
@@ -94,13 +94,16 @@ struct pend {
 	} u;
 	ts_t first;
 	int32_t dfinal, dlast; /* final (if answered), last send: minus first */
-	uint32_t cid, sid;     /* client, server */
+	uint32_t cid;	       /* client; a free record: the next free one */
 	uint32_t qframe, rframe;
-	uint32_t sends; /* a free record: the next free one */
 	uint16_t qfile, rfile;
 	uint16_t rcode;
+	uint16_t sid; /* server */
+	uint16_t sends;
 	uint8_t aaaa, nseq;
 };
+
+_Static_assert(sizeof(struct pend) <= 56, "struct pend: 56 bytes");
 
 /* transactions of an open lookup (64 bytes) */
 struct open_lk {
@@ -130,7 +133,7 @@ struct pend_tab {
 	uint32_t nchunk, nrec, free;
 };
 
-#define SRV_IDS 65536 /* servers numbered; lookups to later ones are stored whole */
+#define SRV_IDS 65536 /* servers numbered (uint16_t); lookups to later ones are stored whole */
 
 #define SRV_EV 2 /* examples per kind: slow, failed */
 
@@ -311,7 +314,7 @@ static void txn(void *st, const struct txn *t)
 	s->tx_cid = detect_client(s->dc);
 	/* the only transaction of a lookup that ends with it: the matcher
 	 * hands the lookup over next, so it need not go into the table */
-	if (l->txns == 1 && !l->open_txns && l->definitive && !l->evicted) {
+	if (l->txns == 1 && !l->open_txns && l->definitive) {
 		if (s->stage.lseq && (o = open_get(&s->open, s->stage.lseq)))
 			*o = s->stage; /* not taken (cannot happen): keep it */
 		memset(&s->stage, 0, sizeof(s->stage));
@@ -369,7 +372,7 @@ static struct pend *pend_add(struct pend_tab *p, uint32_t i, uint64_t h)
 
 	if (p->free != NO_REC) {
 		r = p->free;
-		p->free = pend_rec(p, r)->sends;
+		p->free = pend_rec(p, r)->cid;
 	} else {
 		if (p->nrec == p->nchunk * CHUNK) {
 			p->chunk = xrealloc(p->chunk, (p->nchunk + 1) * sizeof(*p->chunk));
@@ -410,7 +413,7 @@ static void pend_del(struct pend_tab *p, uint32_t i)
 		free(x->u.big);
 	x->qname = NULL;
 	x->nseq = 0;
-	x->sends = p->free;
+	x->cid = p->free;
 	p->free = r;
 	p->count--;
 	p->ix[i] = 0;
@@ -466,7 +469,7 @@ static void pend_set(struct state *s, struct pend *p, const struct lk *x, uint32
 	if (p->nseq == PEND_BIG)
 		free(p->u.big);
 	p->cid = cid;
-	if (cid == DETECT_NO_CLIENT || x->seqs.n > 1 || !fits32(df) ||
+	if (cid == DETECT_NO_CLIENT || x->seqs.n > 1 || x->sends > UINT16_MAX || !fits32(df) ||
 	    !fits32(x->last_send - x->first) || (sid = server_id(s, &x->server)) == NO_REC) {
 		p->nseq = PEND_BIG;
 		p->u.big = xmalloc(sizeof(*x));
@@ -478,12 +481,12 @@ static void pend_set(struct state *s, struct pend *p, const struct lk *x, uint32
 	p->first = x->first;
 	p->dfinal = (int32_t)df;
 	p->dlast = (int32_t)(x->last_send - x->first);
-	p->sid = sid;
+	p->sid = (uint16_t)sid;
 	p->qframe = x->qf.frame;
 	p->qfile = x->qf.file;
 	p->rframe = x->rf.frame;
 	p->rfile = x->rf.file;
-	p->sends = x->sends;
+	p->sends = (uint16_t)x->sends;
 	p->rcode = x->rcode;
 	p->aaaa = x->qtype == QTYPE_AAAA;
 }
