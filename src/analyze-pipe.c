@@ -51,6 +51,7 @@
 #include "names.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -62,8 +63,8 @@ enum {
 	R_MSG = 1,  /* a struct dnsmsg record (msgbuf.h) */
 	R_IFACE,    /* an interface the decoder named: struct iface_rec */
 	R_END1,     /* decoder done: struct end_rec */
-	R_TXN,	    /* a finished transaction: struct txn_rec */
-	R_LOOKUP,   /* a finished lookup: struct lookup_rec */
+	R_TXN,	    /* a finished transaction (and its lookup): struct obj_rec */
+	R_LOOKUP,   /* a finished lookup: struct obj_rec */
 	R_END2,	    /* matcher done: struct end_rec */
 	R_DETECT,   /* -j 2: a piece of detect_export()'s bytes */
 };
@@ -97,20 +98,33 @@ static void stage_times(const char *stage)
 }
 
 /* The name travels as bytes; the next stage interns its own copy. */
-struct txn_rec {
-	struct txn t;
-	struct lookup l; /* the lookup as it was when t finished */
+/*
+ * A transaction or lookup travels without the matcher's bookkeeping at the
+ * head of its struct (hash chain and age list: meaningless in another
+ * process) and a lookup without the send times it does not use (they are
+ * last in struct lookup): 300 bytes for a transaction with its lookup
+ * instead of 430. The records are mostly what -j costs (see the top).
+ */
+#define TXN_OFF offsetof(struct txn, seq)
+#define TXN_BYTES (sizeof(struct txn) - TXN_OFF)
+#define LOOKUP_OFF offsetof(struct lookup, seq)
+
+static size_t lookup_bytes(const struct lookup *l)
+{
+	return offsetof(struct lookup, send_off_us) - LOOKUP_OFF +
+	       l->nsend_ts * sizeof(l->send_off_us[0]);
+}
+
+/* the name, then TXN_BYTES of the txn (R_TXN only), then lbytes of the
+ * lookup (if any) */
+struct obj_rec {
 	uint64_t qhash;
-	uint8_t has_lookup, qlen;
-	uint8_t wire[];
+	uint16_t lbytes; /* 0: no lookup */
+	uint8_t qlen;
+	uint8_t data[];
 };
 
-struct lookup_rec {
-	struct lookup l;
-	uint64_t qhash;
-	uint8_t qlen;
-	uint8_t wire[];
-};
+#define NAME_PAD(len) (((size_t)(len) + 7) & ~(size_t)7)
 
 /* ---- stage 1: decode ---------------------------------------------------- */
 
@@ -201,29 +215,33 @@ static void NORETURN run_decode(struct analysis *a, struct chan *out)
 
 /* ---- stage 2: match ------------------------------------------------------ */
 
+static void *obj_put(struct chan *out, uint32_t type, const struct name *qname,
+		     const struct txn *t, const struct lookup *l)
+{
+	size_t lb = l ? lookup_bytes(l) : 0, tb = t ? TXN_BYTES : 0;
+	struct obj_rec *r = chan_put(out, type, sizeof(*r) + NAME_PAD(qname->len) + tb + lb);
+	uint8_t *p = r->data;
+
+	r->qhash = qname->hash;
+	r->qlen = qname->len;
+	r->lbytes = (uint16_t)lb;
+	memcpy(p, qname->wire, qname->len);
+	p += NAME_PAD(qname->len);
+	if (t)
+		memcpy(p, (const char *)t + TXN_OFF, tb);
+	if (l)
+		memcpy(p + tb, (const char *)l + LOOKUP_OFF, lb);
+	return r;
+}
+
 static void stage2_txn(void *ctx, const struct txn *t)
 {
-	struct chan *out = ctx;
-	struct txn_rec *r = chan_put(out, R_TXN, sizeof(*r) + t->qname->len);
-
-	r->t = *t;
-	r->has_lookup = t->lookup != NULL;
-	if (t->lookup)
-		r->l = *t->lookup;
-	r->qhash = t->qname->hash;
-	r->qlen = t->qname->len;
-	memcpy(r->wire, t->qname->wire, t->qname->len);
+	obj_put(ctx, R_TXN, t->qname, t, t->lookup);
 }
 
 static void stage2_lookup(void *ctx, const struct lookup *l)
 {
-	struct chan *out = ctx;
-	struct lookup_rec *r = chan_put(out, R_LOOKUP, sizeof(*r) + l->qname->len);
-
-	r->l = *l;
-	r->qhash = l->qname->hash;
-	r->qlen = l->qname->len;
-	memcpy(r->wire, l->qname->wire, l->qname->len);
+	obj_put(ctx, R_LOOKUP, l->qname, NULL, l);
 }
 
 /* ---- stages 1 and 2 in one process (-j 2) ------------------------------ */
@@ -386,23 +404,34 @@ static struct name *stage3_name(struct report_stage *rs, const uint8_t *wire, ui
 	return n;
 }
 
-/* The records are used in place: they are ours until the next chan_get. */
-static void stage3_txn(struct report_stage *rs, struct txn_rec *r)
+/* Rebuild the structs of a record (the head and unused send times zero). */
+static void stage3_txn(struct report_stage *rs, const struct obj_rec *r)
 {
-	struct name *n = stage3_name(rs, r->wire, r->qlen, r->qhash);
+	const uint8_t *p = r->data + NAME_PAD(r->qlen);
+	struct txn t;
+	struct lookup l;
 
-	r->t.hnext = r->t.older = r->t.newer = NULL;
-	r->l.hnext = r->l.older = r->l.newer = NULL;
-	r->t.qname = r->l.qname = n;
-	r->t.lookup = r->has_lookup ? &r->l : NULL;
-	analysis_txn(rs->a, &r->t);
+	memset(&t, 0, TXN_OFF);
+	memcpy((char *)&t + TXN_OFF, p, TXN_BYTES);
+	t.qname = stage3_name(rs, r->data, r->qlen, r->qhash);
+	t.lookup = NULL;
+	if (r->lbytes) {
+		memset(&l, 0, sizeof(l));
+		memcpy((char *)&l + LOOKUP_OFF, p + TXN_BYTES, r->lbytes);
+		l.qname = t.qname;
+		t.lookup = &l;
+	}
+	analysis_txn(rs->a, &t);
 }
 
-static void stage3_lookup(struct report_stage *rs, struct lookup_rec *r)
+static void stage3_lookup(struct report_stage *rs, const struct obj_rec *r)
 {
-	r->l.hnext = r->l.older = r->l.newer = NULL;
-	r->l.qname = stage3_name(rs, r->wire, r->qlen, r->qhash);
-	analysis_lookup(rs->a, &r->l);
+	struct lookup l;
+
+	memset(&l, 0, sizeof(l));
+	memcpy((char *)&l + LOOKUP_OFF, r->data + NAME_PAD(r->qlen), r->lbytes);
+	l.qname = stage3_name(rs, r->data, r->qlen, r->qhash);
+	analysis_lookup(rs->a, &l);
 }
 
 static int wait_stage(pid_t pid, const char *what)

@@ -222,9 +222,10 @@ struct lookup {
 	uint16_t first_id, first_port;
 	struct addr first_server;
 	int32_t ifindex;
+	struct frameref first_frame, last_frame;
+	/* last, so that -j can copy only the nsend_ts in use */
 	uint8_t nsend_ts;
 	uint32_t send_off_us[LOOKUP_MAX_SENDS]; /* send times, us after first */
-	struct frameref first_frame, last_frame;
 };
 
 #endif
