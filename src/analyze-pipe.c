@@ -6,9 +6,12 @@
  *   report (parent)   statistics, detectors, sinks (tx prints here)
  *
  * -j 3 (or more) runs these three; -j 2 runs two: decode and match in
- * one, report in the other (the report stage, with the detectors, is the
- * larger: splitting after the matcher balances the two cores better than
- * splitting after the decoder did).
+ * one, report in the other. Most of the work is in the detectors, so -j 2
+ * also runs some of them (stage12_detectors) in the decoding and matching
+ * process, which sends their findings and tags back at the end
+ * (detect_export); the reporting process runs the others. -j 3 keeps them
+ * all in the reporting process, which makes it the slowest stage: with two
+ * cores, -j 2 is the one to use.
  *
  * Each stage does what it does in a single process, on the same data in
  * the same order: the matcher gets the same messages, and the statistics,
@@ -27,19 +30,18 @@
  * affected message and a fallback for the cases the replay cannot repair.
  * A pipeline is exact without any of it; it gains less (below).
  *
- * What it gains (make bench, the 2 M-packet trace cut in 4 files, both
- * cores free, wall time): -j 1 1.00 s, -j 2 0.89 s, -j 3 0.78 s. Less than
- * hoped, and measured per process: in -j 3 the decoder takes 0.27 s of
- * CPU, the matcher 0.65 s and the report 0.60 s (1.5 s in all against
- * 1.0 s for one process). Every message crosses from one core to the
- * other as a 170-byte record and every transaction as a 430-byte one (with
- * its lookup) plus 260 for the lookup: about 1 GB of cache lines written
- * on one core and read on the other, which costs as much as the matching
- * itself. With matching and reporting about 70 % of the single-process
- * time, no split of this pipeline reaches 1.7 times on two cores; that
- * needs the matching itself in parallel. The way to do it exactly is to
- * partition by client address (a transaction and a lookup belong to one
- * client), with the clock, the sequence numbers and the order of finished
+ * What it gains (make bench, the 2 M-packet trace cut in 4 files, every
+ * detector on, best of 3, wall time, 2026-12-03): -j 1 3.43 s, -j 2 2.13 s
+ * (1.61 times), -j 3 2.90 s. The two processes of -j 2 use 3.9 s of CPU
+ * between them against 3.4 s for one: every transaction crosses from one
+ * core to the other as a 300-byte record (with its lookup's state) and
+ * every finished lookup as a 160-byte one, and some per-client work
+ * (detect_client) is done on both sides. Without detectors the pipeline
+ * barely pays (1.1 times): matching and statistics are then most of the
+ * time, and they stay in one process each. More than this needs the
+ * matching itself in parallel; the way to do it exactly is to partition
+ * by client address (a transaction and a lookup belong to one client),
+ * with the clock, the sequence numbers and the order of finished
  * transactions restored when the partitions are merged (README.md,
  * "Benchmark").
  */
