@@ -143,6 +143,10 @@ enum { QTYPE_A = 1, QTYPE_NS = 2, QTYPE_CNAME = 5, QTYPE_SOA = 6,
 struct name {
 	uint64_t hash; /* hash_bytes(wire, len, 0) */
 	uint32_t refs;
+	/* one per-name record of the statistics, valid while aux_owner is
+	 * theirs (names.h, name_aux): found with the name, not in a map */
+	uint32_t aux_owner;
+	void *aux;
 	uint8_t len;
 	uint8_t wire[]; /* lower-cased wire form */
 };

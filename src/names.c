@@ -42,10 +42,19 @@ struct name *name_intern_hashed(const uint8_t *wire, uint8_t len, uint64_t h)
 	n = xmalloc(sizeof(*n) + len);
 	n->hash = h;
 	n->refs = 1;
+	n->aux_owner = 0;
+	n->aux = NULL;
 	n->len = len;
 	memcpy(n->wire, wire, len);
 	ptrmap_put(&tab, h, n);
 	return n;
+}
+
+uint32_t name_aux_owner(void)
+{
+	static uint32_t owners;
+
+	return ++owners; /* 0 is no owner */
 }
 
 void name_unref(struct name *n)

@@ -22,6 +22,24 @@ static inline struct name *name_ref(struct name *n)
 void name_unref(struct name *n);
 size_t names_live(void);
 
+/*
+ * A name can carry one pointer for one owner: the statistics keep their
+ * per-name record there, which saved a hash map lookup (a cache miss or
+ * two) per transaction. An owner takes a number from name_aux_owner()
+ * once; name_aux() is NULL for a name it has not set (or that another
+ * owner set since), so a stale pointer is never seen.
+ */
+uint32_t name_aux_owner(void);
+static inline void *name_aux(const struct name *n, uint32_t owner)
+{
+	return n->aux_owner == owner ? n->aux : NULL;
+}
+static inline void name_set_aux(struct name *n, uint32_t owner, void *p)
+{
+	n->aux_owner = owner;
+	n->aux = p;
+}
+
 /* Presentation form of a wire name ("www.example.com."), via ldns; any
  * byte that is not printable comes out as \DDD, so the text is safe for a
  * terminal. Appends to sb. */

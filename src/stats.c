@@ -3,6 +3,7 @@
  */
 #include "config.h"
 #include "stats.h"
+#include "names.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,7 @@ void stats_init(struct stats *s)
 	kmap_init(&s->edns_qtype, sizeof(struct edns_qt), 1024);
 	/* one entry per 2^32 counts: never near its cap */
 	kmap_init(&s->carries, sizeof(uint64_t), SIZE_MAX);
+	s->name_owner = name_aux_owner();
 }
 
 static size_t addr_key(const struct addr *a, uint8_t *k)
@@ -170,6 +172,21 @@ static void qtype_recs(struct stats *s, uint16_t qt, struct ent_rec **ent, struc
 	}
 }
 
+/* The qnames record of a name: kept on the name (names.h) once found,
+ * except the overflow record (each use of it must be counted). */
+static struct ent_rec *qname_rec(struct stats *s, struct name *n)
+{
+	struct ent_rec *e = name_aux(n, s->name_owner);
+	int over;
+
+	if (e)
+		return e;
+	e = kmap_get_hashed(&s->qnames, n->wire, n->len, n->hash, &over);
+	if (!over)
+		name_set_aux(n, s->name_owner, e);
+	return e;
+}
+
 void stats_txn(struct stats *s, const struct txn *t)
 {
 	uint8_t k[20];
@@ -195,8 +212,7 @@ void stats_txn(struct stats *s, const struct txn *t)
 	ent_add(s, kmap_get(&s->clients, k, addr_key(&t->client, k), NULL), t, 0);
 	qtype_recs(s, t->qtype, &qe, &eq);
 	ent_add(s, qe, t, 1);
-	ent_add(s, kmap_get_hashed(&s->qnames, t->qname->wire, t->qname->len, t->qname->hash, NULL),
-		t, 0);
+	ent_add(s, qname_rec(s, t->qname), t, 0);
 	if (t->ifindex >= 0)
 		ent_add(s, kmap_get(&s->ifaces, &t->ifindex, sizeof(t->ifindex), NULL), t, 0);
 	eq->txns++;

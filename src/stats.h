@@ -76,6 +76,7 @@ struct stats {
 		struct ent_rec *ent;
 		struct edns_qt *edns;
 	} qt_cache[256];
+	uint32_t name_owner; /* the qnames record of a name is its name_aux() */
 };
 
 struct edns_qt {
