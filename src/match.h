@@ -19,7 +19,7 @@
  * plus a share of an interned name and a 16-byte hash slot), at most
  * cfg.max_txns of them; when the table is full the oldest open query is
  * given up on (stats.evicted_txns). Lookups (232 bytes) are capped the
- * same way (evicted_lookups). Answered queries leave a 32-byte tombstone
+ * same way (evicted_lookups). Answered queries leave a 16-byte tombstone
  * for the answer window so a second response is recognised as a duplicate
  * and not as an orphan, at most cfg.max_txns of them (evicted_tombs).
  */
