@@ -78,8 +78,10 @@ int analysis_option(struct analysis_opts *o, int opt, const char *arg)
 
 void analysis_txn(struct analysis *a, const struct txn *t)
 {
-	stats_txn(&a->st, t);
-	detect_txn(a->dc, t);
+	uint32_t client = detect_client_number(a->dc, &t->client);
+
+	stats_txn(&a->st, t, client);
+	detect_txn_numbered(a->dc, t, client);
 	if (a->txn_sink)
 		a->txn_sink(a->sink_ctx, t);
 }

@@ -356,22 +356,37 @@ struct detect_ctx *detect_new(const struct detect_config *cfg)
 
 #define ID_UNSET (DETECT_NO_CLIENT - 1)
 
-uint32_t detect_client(struct detect_ctx *dc)
+uint32_t detect_client_number(struct detect_ctx *dc, const struct addr *a)
 {
 	uint8_t k[DK_ADDR_KEY];
 	uint32_t *id;
 	int over;
 
+	id = kmap_get(&dc->client_ids, k, dk_addr_key(a, k), &over);
+	if (over)
+		return DETECT_NO_CLIENT;
+	if (!*id)
+		*id = (uint32_t)dc->client_ids.count; /* 1-based in the map */
+	return *id - 1;
+}
+
+uint32_t detect_client(struct detect_ctx *dc)
+{
 	if (dc->cur_id != ID_UNSET)
 		return dc->cur_id;
 	if (!dc->cur_client)
 		BUG("detect_client() outside a detector's txn or lookup call");
-	id = kmap_get(&dc->client_ids, k, dk_addr_key(dc->cur_client, k), &over);
-	if (over)
-		return dc->cur_id = DETECT_NO_CLIENT;
-	if (!*id)
-		*id = (uint32_t)dc->client_ids.count; /* 1-based in the map */
-	return dc->cur_id = *id - 1;
+	return dc->cur_id = detect_client_number(dc, dc->cur_client);
+}
+
+void detect_txn_numbered(struct detect_ctx *dc, const struct txn *t, uint32_t client)
+{
+	int i;
+
+	dc->cur_client = &t->client;
+	dc->cur_id = client;
+	for (i = 0; i < dc->non_txn; i++)
+		dc->on_txn[i].fn(dc->on_txn[i].state, t);
 }
 
 void detect_txn(struct detect_ctx *dc, const struct txn *t)

@@ -129,6 +129,11 @@ void detect_config_free(struct detect_config *cfg);
 int detect_enabled(const char *only, const char *name);
 struct detect_ctx *detect_new(const struct detect_config *cfg);
 void detect_txn(struct detect_ctx *dc, const struct txn *t);
+/* The number detect_client() gives address a (a new one if it is new). */
+uint32_t detect_client_number(struct detect_ctx *dc, const struct addr *a);
+/* detect_txn() when the caller has numbered t's client already (the
+ * statistics use the number too: one hash lookup, not two). */
+void detect_txn_numbered(struct detect_ctx *dc, const struct txn *t, uint32_t client);
 void detect_lookup(struct detect_ctx *dc, const struct lookup *l);
 /* Run every detector's finish, sort findings (severity, then detector).
  * May be called repeatedly (live snapshots); out should be empty. */

@@ -187,7 +187,34 @@ static struct ent_rec *qname_rec(struct stats *s, struct name *n)
 	return e;
 }
 
-void stats_txn(struct stats *s, const struct txn *t)
+/* The clients record of t's client, by its number once found (as
+ * dk_client() does), except the overflow record (each use counted). */
+static struct ent_rec *client_rec(struct stats *s, const struct txn *t, uint32_t id)
+{
+	uint8_t k[20];
+	struct ent_rec *e;
+	int over;
+
+	if (id < s->nclient_by_id && s->client_by_id[id])
+		return s->client_by_id[id];
+	e = kmap_get(&s->clients, k, addr_key(&t->client, k), &over);
+	if (!over && id != UINT32_MAX) {
+		if (id >= s->nclient_by_id) {
+			uint32_t n = s->nclient_by_id ? s->nclient_by_id : 256;
+
+			while (n <= id)
+				n *= 2;
+			s->client_by_id = xrealloc(s->client_by_id, n * sizeof(*s->client_by_id));
+			memset(s->client_by_id + s->nclient_by_id, 0,
+			       (n - s->nclient_by_id) * sizeof(*s->client_by_id));
+			s->nclient_by_id = n;
+		}
+		s->client_by_id[id] = e;
+	}
+	return e;
+}
+
+void stats_txn(struct stats *s, const struct txn *t, uint32_t client)
 {
 	uint8_t k[20];
 	struct ent_rec *qe;
@@ -209,7 +236,7 @@ void stats_txn(struct stats *s, const struct txn *t)
 			s->tc_udp++;
 	}
 	ent_add(s, kmap_get(&s->servers, k, addr_key(&t->server, k), NULL), t, 1);
-	ent_add(s, kmap_get(&s->clients, k, addr_key(&t->client, k), NULL), t, 0);
+	ent_add(s, client_rec(s, t, client), t, 0);
 	qtype_recs(s, t->qtype, &qe, &eq);
 	ent_add(s, qe, t, 1);
 	ent_add(s, qname_rec(s, t->qname), t, 0);
@@ -274,6 +301,7 @@ void stats_free(struct stats *s)
 	free_ent_hists(&s->qtypes);
 	kmap_free(&s->servers);
 	kmap_free(&s->clients);
+	free(s->client_by_id);
 	kmap_free(&s->qtypes);
 	kmap_free(&s->qnames);
 	kmap_free(&s->ifaces);

@@ -77,6 +77,8 @@ struct stats {
 		struct edns_qt *edns;
 	} qt_cache[256];
 	uint32_t name_owner; /* the qnames record of a name is its name_aux() */
+	struct ent_rec **client_by_id; /* clients records by client number */
+	uint32_t nclient_by_id;
 };
 
 struct edns_qt {
@@ -84,7 +86,9 @@ struct edns_qt {
 };
 
 void stats_init(struct stats *s);
-void stats_txn(struct stats *s, const struct txn *t);
+/* client: a small number for t->client, the same for the same address
+ * all run long (detect_client_number()), or UINT32_MAX */
+void stats_txn(struct stats *s, const struct txn *t, uint32_t client);
 void stats_lookup(struct stats *s, const struct lookup *l);
 void stats_free(struct stats *s);
 /* The counts of rec, a value of one of the per-key maps of s. */

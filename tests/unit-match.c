@@ -145,14 +145,14 @@ static void test_stats_carry(void)
 	t.resp_flags = 2; /* SERVFAIL */
 	t.retrans = 7;
 	t.ifindex = -1;
-	stats_txn(&s, &t);
+	stats_txn(&s, &t, 0);
 	arr = kmap_entries(&s.qnames);
 	/* two short of wrapping: the next three transactions carry */
 	((struct ent_rec *)arr[0]->val)->answered = UINT32_MAX - 1;
 	((struct ent_rec *)arr[0]->val)->rcodes[2] = UINT32_MAX - 1;
 	((struct ent_rec *)arr[0]->val)->retrans = UINT32_MAX - 1;
 	for (i = 0; i < 3; i++)
-		stats_txn(&s, &t);
+		stats_txn(&s, &t, 0);
 	stats_ent(&s, arr[0]->val, &e);
 	CHECK_EQ("stats carry: answered past 2^32", (long long)UINT32_MAX + 2, e.answered);
 	CHECK_EQ("stats carry: SERVFAIL past 2^32", (long long)UINT32_MAX + 2, e.rcodes[2]);
