@@ -107,7 +107,7 @@ static void *init(struct detect_ctx *dc)
 	s->dc = dc;
 	s->bucket = b < 1 ? 1 : b > 86400 ? 86400 : (uint32_t)b;
 	series_init(&s->b, NCOLS);
-	dk_clients_init(&s->clients, sizeof(struct lcnt), 65536);
+	dk_clients_init(&s->clients, dc, sizeof(struct lcnt), 65536);
 	kmap_init(&s->names, sizeof(struct lcnt), 16384);
 
 	return s;

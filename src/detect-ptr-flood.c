@@ -92,7 +92,7 @@ static void *init(struct detect_ctx *dc)
 
 	s->dc = dc;
 	series_init(&s->sec, NCOLS);
-	dk_clients_init(&s->clients, sizeof(struct ecnt), 65536);
+	dk_clients_init(&s->clients, dc, sizeof(struct ecnt), 65536);
 	kmap_init(&s->servers, sizeof(struct ecnt), 4096);
 	kmap_init(&s->nets24, sizeof(struct ncnt), 65536);
 	return s;

@@ -236,7 +236,7 @@ static void *init(struct detect_ctx *dc)
 	/* the ring inline; slab records are multiples of 8 bytes */
 	kmap_init(&s->keys, (sizeof(struct rkey) + (size_t)s->nslots * NCOLS * sizeof(uint32_t) + 7) & ~(size_t)7,
 		  MAX_KEYS);
-	dk_clients_init(&s->cidx, sizeof(struct cidx), DETECT_MAX_CLIENTS);
+	dk_clients_init(&s->cidx, dc, sizeof(struct cidx), DETECT_MAX_CLIENTS);
 	s->nbk = s->nslots + JUDGE_LAG;
 	s->bk = xcalloc(s->nbk, sizeof(*s->bk));
 	s->kept_prune_at = TAG_PRUNE_MIN;

@@ -118,7 +118,7 @@ static void *init(struct detect_ctx *dc)
 	struct state *s = xcalloc(1, sizeof(*s));
 
 	s->dc = dc;
-	dk_clients_init(&s->clients, sizeof(struct client), 4096);
+	dk_clients_init(&s->clients, dc, sizeof(struct client), 4096);
 	kmap_init(&s->names, sizeof(struct cnt), 4096);
 	kmap_init(&s->sufs, sizeof(struct cnt), 64);
 	kmap_init(&s->servers, sizeof(struct cnt), 1024);

@@ -254,7 +254,7 @@ static void *init(struct detect_ctx *dc)
 	struct state *s = xcalloc(1, sizeof(*s));
 
 	s->dc = dc;
-	dk_clients_init(&s->clients, sizeof(struct client), CLIENTS_MAX);
+	dk_clients_init(&s->clients, dc, sizeof(struct client), CLIENTS_MAX);
 	s->pair_gap = detect_param(dc, "serial-fallback", "pair_gap_s");
 	s->pair_gap_ns = (ts_t)(s->pair_gap * NS_PER_SEC);
 	s->switch_run = (int)detect_param(dc, "serial-fallback", "switch_run");

@@ -56,7 +56,7 @@ static void *init(struct detect_ctx *dc)
 	s->dc = dc;
 	series_init(&s->sec, NCOLS);
 	kmap_init(&s->servers, sizeof(struct cnt), 4096);
-	dk_clients_init(&s->clients, sizeof(struct cnt), 65536);
+	dk_clients_init(&s->clients, dc, sizeof(struct cnt), 65536);
 	kmap_init(&s->ifaces, sizeof(struct cnt), 1024);
 	return s;
 }

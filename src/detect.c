@@ -201,6 +201,8 @@ struct detect_ctx {
 	int non_txn, non_lookup;
 	/* detect_client(): numbers by address, and the current one */
 	struct kmap client_ids;
+	struct dk_clients *clients[16]; /* detect_add_clients() */
+	int nclients;
 	const struct addr *cur_client;
 	uint32_t cur_id;
 	/* detect_param() answers, by the addresses of the two strings */
@@ -379,10 +381,25 @@ uint32_t detect_client(struct detect_ctx *dc)
 	return dc->cur_id = detect_client_number(dc, dc->cur_client);
 }
 
+void detect_add_clients(struct detect_ctx *dc, struct dk_clients *c)
+{
+	if (dc->nclients < (int)ARRAY_SIZE(dc->clients))
+		dc->clients[dc->nclients++] = c;
+}
+
 void detect_txn_numbered(struct detect_ctx *dc, const struct txn *t, uint32_t client)
 {
 	int i;
 
+	/*
+	 * Each detector's record of this client is a cache miss of its own
+	 * (2,000 clients on the bench trace, in six detectors); asked for one
+	 * after another they are taken one after another. Asked for here,
+	 * together, they are loaded in parallel.
+	 */
+	for (i = 0; i < dc->nclients; i++)
+		if (client < dc->clients[i]->nid && dc->clients[i]->by_id[client])
+			__builtin_prefetch(dc->clients[i]->by_id[client]);
 	dc->cur_client = &t->client;
 	dc->cur_id = client;
 	for (i = 0; i < dc->non_txn; i++)

@@ -105,6 +105,11 @@ ts_t detect_window(struct detect_ctx *dc);
 #define DETECT_NO_CLIENT UINT32_MAX
 #define DETECT_MAX_CLIENTS 65536
 uint32_t detect_client(struct detect_ctx *dc);
+/* dk_clients_init() (detkit.h) registers each detector's per-client
+ * records, so that detect_txn_numbered() can start loading those of the
+ * transaction's client all at once, before the detectors run. */
+struct dk_clients;
+void detect_add_clients(struct detect_ctx *dc, struct dk_clients *c);
 /* Mark transaction seq as belonging to a finding of detector det. */
 void detect_tag(struct detect_ctx *dc, const char *det, uint64_t seq);
 

@@ -69,10 +69,11 @@ struct kmap_ent **dk_sorted(const struct kmap *m, size_t off)
 	return arr;
 }
 
-void dk_clients_init(struct dk_clients *c, size_t vsize, size_t cap)
+void dk_clients_init(struct dk_clients *c, struct detect_ctx *dc, size_t vsize, size_t cap)
 {
 	memset(c, 0, sizeof(*c));
 	kmap_init(&c->map, vsize, cap);
+	detect_add_clients(dc, c);
 }
 
 void *dk_client(struct dk_clients *c, struct detect_ctx *dc, const struct addr *a,

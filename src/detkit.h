@@ -38,7 +38,7 @@ struct dk_clients {
 	uint32_t nid;
 };
 
-void dk_clients_init(struct dk_clients *c, size_t vsize, size_t cap);
+void dk_clients_init(struct dk_clients *c, struct detect_ctx *dc, size_t vsize, size_t cap);
 /* The record of a, which must be the address detect_client() numbers now
  * (the client of the txn or lookup being handed over): as kmap_get(),
  * zeroed when new, the map's overflow record (*overflow set) past its cap. */
