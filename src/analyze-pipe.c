@@ -263,12 +263,11 @@ static void stage12_msg(void *ctx, const struct dnsmsg *m)
  * -j 2 runs these detectors in the decoding and matching process, the
  * others in the reporting one, to give the two cores about the same work.
  * Chosen by DNSVET_JOBS_TIMES=1 on the bench trace (make bench prints it):
- * with search-walk and serial-fallback here, 1.8 s of CPU in this process
- * and 2.0 s in the other; ptr-flood as well made it even (5 alternating
- * runs: 1.92 s wall against 2.08). Move one when a detector's cost changes.
+ * with these two, about 1.8 s of CPU in each process; with ptr-flood as
+ * well, 1.9 s here and 1.7 s there (5 alternating runs: 2.24 s wall
+ * against 2.13). Move one when a detector's cost changes.
  */
-static const char *const stage12_detectors[] = { "search-walk", "serial-fallback", "ptr-flood",
-						 NULL };
+static const char *const stage12_detectors[] = { "search-walk", "serial-fallback", NULL };
 
 static uint32_t stage12_mask(void)
 {
@@ -285,9 +284,11 @@ static uint32_t stage12_mask(void)
 static void stage12_txn(void *ctx, const struct txn *t)
 {
 	struct decode_stage *ds = ctx;
+	uint32_t client = detect_client_number(ds->a->dc, &t->client);
 
+	detect_prefetch(ds->a->dc, client); /* as analysis_txn() */
 	stage2_txn(ds->out, t);
-	detect_txn(ds->a->dc, t);
+	detect_txn_numbered(ds->a->dc, t, client);
 }
 
 static void stage12_lookup(void *ctx, const struct lookup *l)

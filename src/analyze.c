@@ -80,6 +80,10 @@ void analysis_txn(struct analysis *a, const struct txn *t)
 {
 	uint32_t client = detect_client_number(a->dc, &t->client);
 
+	/* the per-client and per-name records are cache misses: start them
+	 * all before the first is needed */
+	stats_prefetch(&a->st, t, client);
+	detect_prefetch(a->dc, client);
 	stats_txn(&a->st, t, client);
 	detect_txn_numbered(a->dc, t, client);
 	if (a->txn_sink)

@@ -387,19 +387,38 @@ void detect_add_clients(struct detect_ctx *dc, struct dk_clients *c)
 		dc->clients[dc->nclients++] = c;
 }
 
+/* dk_clients_free(): a detector's state may go before the context does
+ * (detect_set_local) */
+void detect_remove_clients(struct detect_ctx *dc, struct dk_clients *c)
+{
+	int i;
+
+	for (i = 0; i < dc->nclients; i++)
+		if (dc->clients[i] == c) {
+			dc->clients[i] = dc->clients[--dc->nclients];
+			return;
+		}
+}
+
+/*
+ * Each detector's record of a client is a cache miss of its own (2,000
+ * clients on the bench trace, in six detectors); asked for one after
+ * another they are taken one after another. Asked for together, before
+ * any is used, they are loaded in parallel.
+ */
+void detect_prefetch(struct detect_ctx *dc, uint32_t client)
+{
+	int i;
+
+	for (i = 0; i < dc->nclients; i++)
+		if (client < dc->clients[i]->nid && dc->clients[i]->by_id[client])
+			__builtin_prefetch(dc->clients[i]->by_id[client]);
+}
+
 void detect_txn_numbered(struct detect_ctx *dc, const struct txn *t, uint32_t client)
 {
 	int i;
 
-	/*
-	 * Each detector's record of this client is a cache miss of its own
-	 * (2,000 clients on the bench trace, in six detectors); asked for one
-	 * after another they are taken one after another. Asked for here,
-	 * together, they are loaded in parallel.
-	 */
-	for (i = 0; i < dc->nclients; i++)
-		if (client < dc->clients[i]->nid && dc->clients[i]->by_id[client])
-			__builtin_prefetch(dc->clients[i]->by_id[client]);
 	dc->cur_client = &t->client;
 	dc->cur_id = client;
 	for (i = 0; i < dc->non_txn; i++)

@@ -106,10 +106,11 @@ ts_t detect_window(struct detect_ctx *dc);
 #define DETECT_MAX_CLIENTS 65536
 uint32_t detect_client(struct detect_ctx *dc);
 /* dk_clients_init() (detkit.h) registers each detector's per-client
- * records, so that detect_txn_numbered() can start loading those of the
+ * records, so that detect_prefetch() can start loading those of the
  * transaction's client all at once, before the detectors run. */
 struct dk_clients;
 void detect_add_clients(struct detect_ctx *dc, struct dk_clients *c);
+void detect_remove_clients(struct detect_ctx *dc, struct dk_clients *c);
 /* Mark transaction seq as belonging to a finding of detector det. */
 void detect_tag(struct detect_ctx *dc, const char *det, uint64_t seq);
 
@@ -139,6 +140,8 @@ uint32_t detect_client_number(struct detect_ctx *dc, const struct addr *a);
 /* detect_txn() when the caller has numbered t's client already (the
  * statistics use the number too: one hash lookup, not two). */
 void detect_txn_numbered(struct detect_ctx *dc, const struct txn *t, uint32_t client);
+/* Start loading the detectors' records of this client (a hint). */
+void detect_prefetch(struct detect_ctx *dc, uint32_t client);
 void detect_lookup(struct detect_ctx *dc, const struct lookup *l);
 /* Run every detector's finish, sort findings (severity, then detector).
  * May be called repeatedly (live snapshots); out should be empty. */

@@ -73,6 +73,7 @@ void dk_clients_init(struct dk_clients *c, struct detect_ctx *dc, size_t vsize, 
 {
 	memset(c, 0, sizeof(*c));
 	kmap_init(&c->map, vsize, cap);
+	c->dc = dc;
 	detect_add_clients(dc, c);
 }
 
@@ -111,6 +112,8 @@ void *dk_client(struct dk_clients *c, struct detect_ctx *dc, const struct addr *
 
 void dk_clients_free(struct dk_clients *c)
 {
+	if (c->dc)
+		detect_remove_clients(c->dc, c);
 	kmap_free(&c->map);
 	free(c->by_id);
 	memset(c, 0, sizeof(*c));

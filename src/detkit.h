@@ -36,6 +36,7 @@ struct dk_clients {
 	struct kmap map; /* address key (dk_addr_key) -> record */
 	void **by_id;
 	uint32_t nid;
+	struct detect_ctx *dc; /* registered with it (detect_add_clients) */
 };
 
 void dk_clients_init(struct dk_clients *c, struct detect_ctx *dc, size_t vsize, size_t cap);

@@ -214,6 +214,16 @@ static struct ent_rec *client_rec(struct stats *s, const struct txn *t, uint32_t
 	return e;
 }
 
+void stats_prefetch(const struct stats *s, const struct txn *t, uint32_t client)
+{
+	const void *e = name_aux(t->qname, s->name_owner);
+
+	if (e)
+		__builtin_prefetch(e);
+	if (client < s->nclient_by_id && s->client_by_id[client])
+		__builtin_prefetch(s->client_by_id[client]);
+}
+
 void stats_txn(struct stats *s, const struct txn *t, uint32_t client)
 {
 	uint8_t k[20];

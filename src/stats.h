@@ -89,6 +89,8 @@ void stats_init(struct stats *s);
 /* client: a small number for t->client, the same for the same address
  * all run long (detect_client_number()), or UINT32_MAX */
 void stats_txn(struct stats *s, const struct txn *t, uint32_t client);
+/* Start loading the records stats_txn() will update (a hint). */
+void stats_prefetch(const struct stats *s, const struct txn *t, uint32_t client);
 void stats_lookup(struct stats *s, const struct lookup *l);
 void stats_free(struct stats *s);
 /* The counts of rec, a value of one of the per-key maps of s. */
