@@ -121,39 +121,6 @@ static ts_t bucket_ts(const struct state *s, ts_t ts)
 
 /* ---- tag records ------------------------------------------------------------ */
 
-static uint8_t *put_varint(uint8_t *p, uint64_t v)
-{
-	while (v >= 0x80) {
-		*p++ = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	*p++ = (uint8_t)v;
-	return p;
-}
-
-static const uint8_t *get_varint(const uint8_t *p, uint64_t *v)
-{
-	uint64_t x = 0;
-	int sh = 0;
-
-	while (*p & 0x80) {
-		x |= (uint64_t)(*p++ & 0x7f) << sh;
-		sh += 7;
-	}
-	*v = x | (uint64_t)*p++ << sh;
-	return p;
-}
-
-static uint64_t zz(int64_t d)
-{
-	return ((uint64_t)d << 1) ^ (uint64_t)(d >> 63);
-}
-
-static int64_t unzz(uint64_t v)
-{
-	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-}
-
 #define TAGREC_MAX 30 /* three varints */
 
 static void tag_put(struct tagstream *ts, uint64_t seq, int64_t bucket, uint32_t lseq)
@@ -169,9 +136,9 @@ static void tag_put(struct tagstream *ts, uint64_t seq, int64_t bucket, uint32_t
 		ts->b = xrealloc(ts->b, ts->alloc);
 	}
 	p = ts->b + ts->n;
-	p = put_varint(p, zz((int64_t)(seq - ts->prev_seq)));
-	p = put_varint(p, zz(bucket - ts->prev_bucket));
-	p = put_varint(p, zz((int32_t)(lseq - ts->prev_lseq)));
+	p = dk_put_varint(p, dk_zigzag((int64_t)(seq - ts->prev_seq)));
+	p = dk_put_varint(p, dk_zigzag(bucket - ts->prev_bucket));
+	p = dk_put_varint(p, dk_zigzag((int32_t)(lseq - ts->prev_lseq)));
 	ts->n = (size_t)(p - ts->b);
 	ts->prev_seq = seq;
 	ts->prev_bucket = bucket;
@@ -186,12 +153,12 @@ static int tag_next(const struct tagstream *ts, size_t *pos, struct tagrec1 *r)
 
 	if (*pos >= ts->n)
 		return 0;
-	p = get_varint(p, &v);
-	r->seq += (uint64_t)unzz(v);
-	p = get_varint(p, &v);
-	r->bucket += unzz(v);
-	p = get_varint(p, &v);
-	r->lseq += (uint32_t)unzz(v);
+	p = dk_get_varint(p, &v);
+	r->seq += (uint64_t)dk_unzigzag(v);
+	p = dk_get_varint(p, &v);
+	r->bucket += dk_unzigzag(v);
+	p = dk_get_varint(p, &v);
+	r->lseq += (uint32_t)dk_unzigzag(v);
 	*pos = (size_t)(p - ts->b);
 	return 1;
 }

@@ -125,39 +125,6 @@ static void keep(struct evidence *arr, int *n, int max, const struct txn *t)
 	txn_describe(t, e->what, sizeof(e->what));
 }
 
-static uint8_t *put_varint(uint8_t *p, uint64_t v)
-{
-	while (v >= 0x80) {
-		*p++ = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	*p++ = (uint8_t)v;
-	return p;
-}
-
-static const uint8_t *get_varint(const uint8_t *p, uint64_t *v)
-{
-	uint64_t x = 0;
-	int sh = 0;
-
-	while (*p & 0x80) {
-		x |= (uint64_t)(*p++ & 0x7f) << sh;
-		sh += 7;
-	}
-	*v = x | (uint64_t)*p++ << sh;
-	return p;
-}
-
-static uint64_t zz(int64_t d)
-{
-	return ((uint64_t)d << 1) ^ (uint64_t)(d >> 63);
-}
-
-static int64_t unzz(uint64_t v)
-{
-	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-}
-
 #define TAGREC_MAX 20 /* two varints */
 
 static void tag_add(struct tagstream *ts, uint64_t seq, int64_t sec)
@@ -175,8 +142,8 @@ static void tag_add(struct tagstream *ts, uint64_t seq, int64_t sec)
 	/* seconds as a tagbuf record had them */
 	sec = sec < 0 ? 0 : sec > UINT32_MAX ? UINT32_MAX : sec;
 	p = ts->b + ts->n;
-	p = put_varint(p, zz((int64_t)(seq - ts->prev_seq)));
-	p = put_varint(p, zz(sec - ts->prev_sec));
+	p = dk_put_varint(p, dk_zigzag((int64_t)(seq - ts->prev_seq)));
+	p = dk_put_varint(p, dk_zigzag(sec - ts->prev_sec));
 	ts->n = (size_t)(p - ts->b);
 	ts->nrec++;
 	ts->prev_seq = seq;
@@ -458,10 +425,10 @@ static void tag_windows(const struct state *s, const struct window *w, uint32_t 
 	int64_t sec = 0;
 
 	while (p < end) {
-		p = get_varint(p, &v);
-		seq += (uint64_t)unzz(v);
-		p = get_varint(p, &v);
-		sec += unzz(v);
+		p = dk_get_varint(p, &v);
+		seq += (uint64_t)dk_unzigzag(v);
+		p = dk_get_varint(p, &v);
+		sec += dk_unzigzag(v);
 		if (in_windows(s, w, n, sec))
 			detect_tag(s->dc, "ptr-flood", seq);
 	}

@@ -516,39 +516,6 @@ static void count(struct state *s, struct rkey *k, const struct txn *t)
 
 /* ---- tag records ------------------------------------------------------------ */
 
-static uint8_t *put_varint(uint8_t *p, uint64_t v)
-{
-	while (v >= 0x80) {
-		*p++ = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	*p++ = (uint8_t)v;
-	return p;
-}
-
-static const uint8_t *get_varint(const uint8_t *p, uint64_t *v)
-{
-	uint64_t x = 0;
-	int sh = 0;
-
-	while (*p & 0x80) {
-		x |= (uint64_t)(*p++ & 0x7f) << sh;
-		sh += 7;
-	}
-	*v = x | (uint64_t)*p++ << sh;
-	return p;
-}
-
-static uint64_t zz(int64_t d)
-{
-	return ((uint64_t)d << 1) ^ (uint64_t)(d >> 63);
-}
-
-static int64_t unzz(uint64_t v)
-{
-	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-}
-
 /*
  * A record of the kept stream: seq and second as zigzag deltas from the
  * record before, then the client key's id shifted left by one, its low bit
@@ -571,11 +538,11 @@ static size_t tag_put(struct tagstream *ts, const struct tagrec1 *r)
 		ts->b = xrealloc(ts->b, ts->alloc);
 	}
 	p = ts->b + ts->n;
-	p = put_varint(p, zz((int64_t)(r->seq - ts->prev_seq)));
-	p = put_varint(p, zz(r->sec - ts->prev_sec));
-	p = put_varint(p, (uint64_t)r->id[1] << 1 | (r->id[0] != 0));
+	p = dk_put_varint(p, dk_zigzag((int64_t)(r->seq - ts->prev_seq)));
+	p = dk_put_varint(p, dk_zigzag(r->sec - ts->prev_sec));
+	p = dk_put_varint(p, (uint64_t)r->id[1] << 1 | (r->id[0] != 0));
 	if (r->id[0])
-		p = put_varint(p, r->id[0]);
+		p = dk_put_varint(p, r->id[0]);
 	ts->n = (size_t)(p - ts->b);
 	ts->prev_seq = r->seq;
 	ts->prev_sec = r->sec;
@@ -596,15 +563,15 @@ static int tag_next(const struct tagstream *ts, size_t end, struct tagwalk *w, s
 
 	if (w->pos >= end)
 		return 0;
-	p = get_varint(p, &v);
-	w->seq += (uint64_t)unzz(v);
-	p = get_varint(p, &v);
-	w->sec += unzz(v);
-	p = get_varint(p, &v);
+	p = dk_get_varint(p, &v);
+	w->seq += (uint64_t)dk_unzigzag(v);
+	p = dk_get_varint(p, &v);
+	w->sec += dk_unzigzag(v);
+	p = dk_get_varint(p, &v);
 	r->id[1] = (uint32_t)(v >> 1);
 	r->id[0] = 0;
 	if (v & 1) {
-		p = get_varint(p, &v);
+		p = dk_get_varint(p, &v);
 		r->id[0] = (uint32_t)v;
 	}
 	r->seq = w->seq;

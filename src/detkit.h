@@ -25,6 +25,45 @@ const char *dk_key_str(const uint8_t *k, size_t klen, char *buf, size_t n);
  */
 struct kmap_ent **dk_sorted(const struct kmap *m, size_t off);
 
+/*
+ * Compact records of transactions to tag later (amplification, ptr-flood,
+ * rate-limit): differences from the previous record, zigzag-coded so
+ * small negative ones stay small, as LEB128 varints (1 to 10 bytes, the
+ * low 7 bits first). p must have room for 10 bytes.
+ */
+static inline uint8_t *dk_put_varint(uint8_t *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+static inline const uint8_t *dk_get_varint(const uint8_t *p, uint64_t *v)
+{
+	uint64_t x = 0;
+	int sh = 0;
+
+	while (*p & 0x80) {
+		x |= (uint64_t)(*p++ & 0x7f) << sh;
+		sh += 7;
+	}
+	*v = x | (uint64_t)*p++ << sh;
+	return p;
+}
+
+static inline uint64_t dk_zigzag(int64_t d)
+{
+	return ((uint64_t)d << 1) ^ (uint64_t)(d >> 63);
+}
+
+static inline int64_t dk_unzigzag(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
 struct detect_ctx;
 
 /*
