@@ -284,8 +284,14 @@ static uint32_t stage12_mask(void)
 static void stage12_txn(void *ctx, const struct txn *t)
 {
 	struct decode_stage *ds = ctx;
-	uint32_t client = detect_client_number(ds->a->dc, &t->client);
+	uint32_t client;
 
+	if (!detect_wants_clients(ds->a->dc)) {
+		stage2_txn(ds->out, t);
+		detect_txn(ds->a->dc, t);
+		return;
+	}
+	client = detect_client_number(ds->a->dc, &t->client);
 	detect_prefetch(ds->a->dc, client); /* as analysis_txn() */
 	stage2_txn(ds->out, t);
 	detect_txn_numbered(ds->a->dc, t, client);

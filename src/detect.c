@@ -415,6 +415,11 @@ void detect_prefetch(struct detect_ctx *dc, uint32_t client)
 			__builtin_prefetch(dc->clients[i]->by_id[client]);
 }
 
+int detect_wants_clients(const struct detect_ctx *dc)
+{
+	return dc->nclients > 0;
+}
+
 void detect_txn_numbered(struct detect_ctx *dc, const struct txn *t, uint32_t client)
 {
 	int i;

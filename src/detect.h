@@ -142,6 +142,8 @@ uint32_t detect_client_number(struct detect_ctx *dc, const struct addr *a);
 void detect_txn_numbered(struct detect_ctx *dc, const struct txn *t, uint32_t client);
 /* Start loading the detectors' records of this client (a hint). */
 void detect_prefetch(struct detect_ctx *dc, uint32_t client);
+/* Does any detector here keep per-client records (dk_clients)? */
+int detect_wants_clients(const struct detect_ctx *dc);
 void detect_lookup(struct detect_ctx *dc, const struct lookup *l);
 /* Run every detector's finish, sort findings (severity, then detector).
  * May be called repeatedly (live snapshots); out should be empty. */
