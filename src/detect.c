@@ -9,15 +9,23 @@
  *     transaction and lookup as const, keeps what it needs in bounded memory,
  *     and in .finish appends findings with finding_new() and friends, tags
  *     the transactions that belong to them (detect_tag) and names evidence.
+ *     Keep per-client state in a struct dk_clients (detkit.h): found by the
+ *     client's number with an array load, and prefetched with the other
+ *     detectors' records before any detector runs (a hash map of its own
+ *     costs a cache miss per transaction). Pack per-transaction records
+ *     (tags for later) small: a busy capture has millions.
  *  2. Declare it in the list below (extern) and add &detector_foo to
  *     detectors[].
  *  3. Add detect-foo.c to Makefile.am.
  *  4. Add the smallest trace that triggers it and one that must not, under
  *     pcaps/ (made by pcaps/make-traces.sh from real parts where possible),
  *     with expected output: a line in tests/TESTLIST and, for counts,
- *     tests/detectors.sh.
+ *     tests/detectors-a.sh or tests/detectors-b.sh.
  *  5. Document its id, what it counts, every parameter with its default and
  *     the reasoning behind it, in man/dnsvet-detectors.7.
+ *  6. Check its cost: make bench (README.md, "Benchmark"); if it is heavy,
+ *     consider it for -j 2's matching process (stage12_detectors in
+ *     analyze-pipe.c, balanced with DNSVET_JOBS_TIMES=1).
  */
 #include "config.h"
 #include "detect.h"

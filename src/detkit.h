@@ -1,7 +1,8 @@
 /*
- * detkit.h: small helpers the detectors share: addresses as kmap keys and
- * the entries of a kmap sorted by one of their counters (for "top clients",
- * "worst servers" lists).
+ * detkit.h: small helpers the detectors share: addresses as kmap keys, the
+ * entries of a kmap sorted by one of their counters (for "top clients",
+ * "worst servers" lists), per-client records found by the client's number
+ * (dk_clients), and the varint coding of compact per-transaction records.
  */
 #ifndef DNSVET_DETKIT_H
 #define DNSVET_DETKIT_H
