@@ -416,11 +416,12 @@ void detect_remove_clients(struct detect_ctx *dc, struct dk_clients *c)
  */
 void detect_prefetch(struct detect_ctx *dc, uint32_t client)
 {
+	const void *p;
 	int i;
 
 	for (i = 0; i < dc->nclients; i++)
-		if (client < dc->clients[i]->nid && dc->clients[i]->by_id[client])
-			__builtin_prefetch(dc->clients[i]->by_id[client]);
+		if ((p = dk_byid_peek(&dc->clients[i]->ix, client)))
+			__builtin_prefetch(p);
 }
 
 int detect_wants_clients(const struct detect_ctx *dc)
@@ -440,12 +441,7 @@ void detect_txn_numbered(struct detect_ctx *dc, const struct txn *t, uint32_t cl
 
 void detect_txn(struct detect_ctx *dc, const struct txn *t)
 {
-	int i;
-
-	dc->cur_client = &t->client;
-	dc->cur_id = ID_UNSET;
-	for (i = 0; i < dc->non_txn; i++)
-		dc->on_txn[i].fn(dc->on_txn[i].state, t);
+	detect_txn_numbered(dc, t, ID_UNSET); /* numbered when a detector asks */
 }
 
 void detect_lookup(struct detect_ctx *dc, const struct lookup *l)

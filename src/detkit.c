@@ -77,37 +77,47 @@ void dk_clients_init(struct dk_clients *c, struct detect_ctx *dc, size_t vsize, 
 	detect_add_clients(dc, c);
 }
 
-void *dk_client(struct dk_clients *c, struct detect_ctx *dc, const struct addr *a,
-		int *overflow)
+void *dk_byid_get(struct dk_byid *b, struct kmap *m, uint32_t id, const struct addr *a,
+		  int *overflow)
 {
-	uint32_t id = detect_client(dc);
 	uint8_t k[DK_ADDR_KEY];
 	int over;
 	void *v;
 
-	if (id < c->nid && c->by_id[id]) {
+	if (id < b->n && b->v[id]) {
 		if (overflow)
 			*overflow = 0;
-		return c->by_id[id];
+		return b->v[id];
 	}
-	v = kmap_get(&c->map, k, dk_addr_key(a, k), &over);
+	v = kmap_get(m, k, dk_addr_key(a, k), &over);
 	if (overflow)
 		*overflow = over;
-	/* the overflow record is not indexed: each use must go through the
-	 * map, which counts it */
 	if (!over && id != DETECT_NO_CLIENT) {
-		if (id >= c->nid) {
-			uint32_t n = c->nid ? c->nid : 256;
+		if (id >= b->n) {
+			uint32_t n = b->n ? b->n : 256;
 
 			while (n <= id)
 				n *= 2;
-			c->by_id = xrealloc(c->by_id, n * sizeof(*c->by_id));
-			memset(c->by_id + c->nid, 0, (n - c->nid) * sizeof(*c->by_id));
-			c->nid = n;
+			b->v = xrealloc(b->v, n * sizeof(*b->v));
+			memset(b->v + b->n, 0, (n - b->n) * sizeof(*b->v));
+			b->n = n;
 		}
-		c->by_id[id] = v;
+		b->v[id] = v;
 	}
 	return v;
+}
+
+void dk_byid_free(struct dk_byid *b)
+{
+	free(b->v);
+	b->v = NULL;
+	b->n = 0;
+}
+
+void *dk_client(struct dk_clients *c, struct detect_ctx *dc, const struct addr *a,
+		int *overflow)
+{
+	return dk_byid_get(&c->ix, &c->map, detect_client(dc), a, overflow);
 }
 
 void dk_clients_free(struct dk_clients *c)
@@ -115,6 +125,6 @@ void dk_clients_free(struct dk_clients *c)
 	if (c->dc)
 		detect_remove_clients(c->dc, c);
 	kmap_free(&c->map);
-	free(c->by_id);
+	dk_byid_free(&c->ix);
 	memset(c, 0, sizeof(*c));
 }

@@ -68,21 +68,43 @@ static inline int64_t dk_unzigzag(uint64_t v)
 struct detect_ctx;
 
 /*
+ * An index by client number (detect_client_number()) in front of a kmap
+ * keyed by address (dk_addr_key): finding the record of a client seen
+ * before is an array load, not a hash lookup. The statistics use it for
+ * their per-client table, the detectors through dk_clients below.
+ */
+struct dk_byid {
+	void **v;
+	uint32_t n;
+};
+
+/* The record of address a in m, whose number is id (DETECT_NO_CLIENT: not
+ * numbered): as kmap_get(), zeroed when new, the map's overflow record
+ * (*overflow set) past its cap. The overflow record is not indexed: each
+ * use of it goes through the map, which counts it. */
+void *dk_byid_get(struct dk_byid *b, struct kmap *m, uint32_t id, const struct addr *a,
+		  int *overflow);
+/* The record of number id if it is indexed, else NULL (for prefetching). */
+static inline void *dk_byid_peek(const struct dk_byid *b, uint32_t id)
+{
+	return id < b->n ? b->v[id] : NULL;
+}
+void dk_byid_free(struct dk_byid *b);
+
+/*
  * Per-client records of a detector: a kmap (capped, listed in the order
- * clients were first seen) with an index by detect_client(), so finding
- * the current client's record is an array load, not a hash lookup.
+ * clients were first seen) with an index by detect_client(), registered
+ * with the detect context so that it can prefetch them.
  */
 struct dk_clients {
 	struct kmap map; /* address key (dk_addr_key) -> record */
-	void **by_id;
-	uint32_t nid;
+	struct dk_byid ix;
 	struct detect_ctx *dc; /* registered with it (detect_add_clients) */
 };
 
 void dk_clients_init(struct dk_clients *c, struct detect_ctx *dc, size_t vsize, size_t cap);
 /* The record of a, which must be the address detect_client() numbers now
- * (the client of the txn or lookup being handed over): as kmap_get(),
- * zeroed when new, the map's overflow record (*overflow set) past its cap. */
+ * (the client of the txn or lookup being handed over): dk_byid_get(). */
 void *dk_client(struct dk_clients *c, struct detect_ctx *dc, const struct addr *a,
 		int *overflow);
 void dk_clients_free(struct dk_clients *c);

@@ -85,13 +85,6 @@ void stats_init(struct stats *s)
 	s->name_owner = name_aux_owner();
 }
 
-static size_t addr_key(const struct addr *a, uint8_t *k)
-{
-	k[0] = a->family;
-	memcpy(k + 1, a->a, a->family == 4 ? 4 : 16);
-	return a->family == 4 ? 5 : 17;
-}
-
 static void carry(struct stats *s, const uint32_t *c)
 {
 	uintptr_t k = (uintptr_t)c;
@@ -187,46 +180,19 @@ static struct ent_rec *qname_rec(struct stats *s, struct name *n)
 	return e;
 }
 
-/* The clients record of t's client, by its number once found (as
- * dk_client() does), except the overflow record (each use counted). */
-static struct ent_rec *client_rec(struct stats *s, const struct txn *t, uint32_t id)
-{
-	uint8_t k[20];
-	struct ent_rec *e;
-	int over;
-
-	if (id < s->nclient_by_id && s->client_by_id[id])
-		return s->client_by_id[id];
-	e = kmap_get(&s->clients, k, addr_key(&t->client, k), &over);
-	if (!over && id != UINT32_MAX) {
-		if (id >= s->nclient_by_id) {
-			uint32_t n = s->nclient_by_id ? s->nclient_by_id : 256;
-
-			while (n <= id)
-				n *= 2;
-			s->client_by_id = xrealloc(s->client_by_id, n * sizeof(*s->client_by_id));
-			memset(s->client_by_id + s->nclient_by_id, 0,
-			       (n - s->nclient_by_id) * sizeof(*s->client_by_id));
-			s->nclient_by_id = n;
-		}
-		s->client_by_id[id] = e;
-	}
-	return e;
-}
-
 void stats_prefetch(const struct stats *s, const struct txn *t, uint32_t client)
 {
 	const void *e = name_aux(t->qname, s->name_owner);
 
 	if (e)
 		__builtin_prefetch(e);
-	if (client < s->nclient_by_id && s->client_by_id[client])
-		__builtin_prefetch(s->client_by_id[client]);
+	if ((e = dk_byid_peek(&s->client_ix, client)))
+		__builtin_prefetch(e);
 }
 
 void stats_txn(struct stats *s, const struct txn *t, uint32_t client)
 {
-	uint8_t k[20];
+	uint8_t k[DK_ADDR_KEY];
 	struct ent_rec *qe;
 	struct edns_qt *eq;
 
@@ -245,8 +211,8 @@ void stats_txn(struct stats *s, const struct txn *t, uint32_t client)
 		if (t->proto == 17 && DNS_TC(t->resp_flags))
 			s->tc_udp++;
 	}
-	ent_add(s, kmap_get(&s->servers, k, addr_key(&t->server, k), NULL), t, 1);
-	ent_add(s, client_rec(s, t, client), t, 0);
+	ent_add(s, kmap_get(&s->servers, k, dk_addr_key(&t->server, k), NULL), t, 1);
+	ent_add(s, dk_byid_get(&s->client_ix, &s->clients, client, &t->client, NULL), t, 0);
 	qtype_recs(s, t->qtype, &qe, &eq);
 	ent_add(s, qe, t, 1);
 	ent_add(s, qname_rec(s, t->qname), t, 0);
@@ -311,7 +277,7 @@ void stats_free(struct stats *s)
 	free_ent_hists(&s->qtypes);
 	kmap_free(&s->servers);
 	kmap_free(&s->clients);
-	free(s->client_by_id);
+	dk_byid_free(&s->client_ix);
 	kmap_free(&s->qtypes);
 	kmap_free(&s->qnames);
 	kmap_free(&s->ifaces);

@@ -10,6 +10,7 @@
 #define DNSVET_STATS_H
 
 #include "dnsvet.h"
+#include "detkit.h"
 #include "kmap.h"
 
 /*
@@ -77,8 +78,7 @@ struct stats {
 		struct edns_qt *edns;
 	} qt_cache[256];
 	uint32_t name_owner; /* the qnames record of a name is its name_aux() */
-	struct ent_rec **client_by_id; /* clients records by client number */
-	uint32_t nclient_by_id;
+	struct dk_byid client_ix; /* clients records by client number */
 };
 
 struct edns_qt {
