@@ -40,6 +40,7 @@
 #include "detect.h"
 #include "kmap.h"
 #include "names.h"
+#include "recidx.h"
 #include "stats.h"
 
 #include <inttypes.h>
@@ -97,8 +98,7 @@ struct rec {
  * now 1.8 MB.
  */
 struct rec_tab {
-	uint64_t *ix;
-	uint32_t mask, count;
+	struct recidx ix;
 	struct rec **chunk;
 	uint32_t nchunk, nrec, free;
 };
@@ -155,8 +155,7 @@ static void *init(struct detect_ctx *dc)
 	struct state *s = xcalloc(1, sizeof(*s));
 
 	s->dc = dc;
-	s->recs.mask = 63;
-	s->recs.ix = xcalloc(64, sizeof(*s->recs.ix));
+	recidx_init(&s->recs.ix);
 	s->recs.free = NO_REC;
 	kmap_init(&s->names, sizeof(struct cnt), 4096);
 	kmap_init(&s->servers, sizeof(struct cnt), 4096);
@@ -221,9 +220,8 @@ static uint32_t rec_slot(const struct rec_tab *rt, uint64_t lseq)
 {
 	uint32_t tag = (uint32_t)(hash_mix(lseq) >> 32), i;
 
-	for (i = tag & rt->mask; rt->ix[i]; i = (i + 1) & rt->mask)
-		if ((uint32_t)(rt->ix[i] >> 32) == tag &&
-		    rec_at(rt, (uint32_t)rt->ix[i] - 1)->lseq == lseq)
+	for (i = recidx_home(&rt->ix, tag); recidx_used(&rt->ix, i); i = recidx_next(&rt->ix, i))
+		if (recidx_tag(&rt->ix, i) == tag && rec_at(rt, recidx_rec(&rt->ix, i))->lseq == lseq)
 			break;
 	return i;
 }
@@ -235,9 +233,9 @@ static struct rec *rec_get(struct state *s, uint64_t lseq)
 	uint32_t i = rec_slot(rt, lseq), r;
 	struct rec *x;
 
-	if (rt->ix[i])
-		return rec_at(rt, (uint32_t)rt->ix[i] - 1);
-	if (rt->count >= REC_CAP) {
+	if (recidx_used(&rt->ix, i))
+		return rec_at(rt, recidx_rec(&rt->ix, i));
+	if (rt->ix.count >= REC_CAP) {
 		s->rec_overflow++;
 		return NULL;
 	}
@@ -254,23 +252,7 @@ static struct rec *rec_get(struct state *s, uint64_t lseq)
 	x = rec_at(rt, r);
 	memset(x, 0, sizeof(*x));
 	x->lseq = lseq;
-	rt->ix[i] = (hash_mix(lseq) >> 32) << 32 | (r + 1u);
-	rt->count++;
-	if (4 * (uint64_t)rt->count > 3 * ((uint64_t)rt->mask + 1)) {
-		uint64_t *old = rt->ix;
-		uint32_t n = rt->mask + 1, j, k;
-
-		rt->ix = xcalloc(2 * (size_t)n, sizeof(*rt->ix));
-		rt->mask = 2 * n - 1;
-		for (j = 0; j < n; j++) {
-			if (!old[j])
-				continue;
-			for (k = (uint32_t)(old[j] >> 32) & rt->mask; rt->ix[k]; k = (k + 1) & rt->mask)
-				;
-			rt->ix[k] = old[j];
-		}
-		free(old);
-	}
+	recidx_put(&rt->ix, i, (uint32_t)(hash_mix(lseq) >> 32), r);
 	if (s->rec_hint[lseq % REC_HINTS] < 255)
 		s->rec_hint[lseq % REC_HINTS]++;
 	return x;
@@ -280,7 +262,7 @@ static struct rec *rec_get(struct state *s, uint64_t lseq)
 static void rec_del(struct state *s, uint32_t i)
 {
 	struct rec_tab *rt = &s->recs;
-	uint32_t r = (uint32_t)rt->ix[i] - 1, j = i, k;
+	uint32_t r = recidx_rec(&rt->ix, i);
 	struct rec *x = rec_at(rt, r);
 
 	if (s->rec_hint[x->lseq % REC_HINTS] < 255)
@@ -290,20 +272,7 @@ static void rec_del(struct state *s, uint32_t i)
 	x->lseq = 0;
 	x->more = rt->free;
 	rt->free = r;
-	rt->count--;
-	rt->ix[i] = 0;
-	for (;;) {
-		j = (j + 1) & rt->mask;
-		if (!rt->ix[j])
-			return;
-		k = (uint32_t)(rt->ix[j] >> 32) & rt->mask;
-		/* may it move back to i? only if its home is not in (i, j] */
-		if (i <= j ? (k <= i || k > j) : (k <= i && k > j)) {
-			rt->ix[i] = rt->ix[j];
-			rt->ix[j] = 0;
-			i = j;
-		}
-	}
+	recidx_del(&rt->ix, i);
 }
 
 static void txn(void *st, const struct txn *t)
@@ -449,8 +418,8 @@ static void lookup(void *st, const struct lookup *l)
 		staged = 1;
 	} else if (s->rec_hint[l->seq % REC_HINTS]) {
 		slot = rec_slot(&s->recs, l->seq);
-		if (s->recs.ix[slot])
-			r = rec_at(&s->recs, (uint32_t)s->recs.ix[slot] - 1);
+		if (recidx_used(&s->recs.ix, slot))
+			r = rec_at(&s->recs, recidx_rec(&s->recs.ix, slot));
 	}
 	s->lookups++;
 	if (l->nsend_ts < 2)
@@ -765,7 +734,7 @@ static void destroy(void *st)
 	for (i = 0; i < s->recs.nchunk; i++)
 		free(s->recs.chunk[i]);
 	free(s->recs.chunk);
-	free(s->recs.ix);
+	recidx_free(&s->recs.ix);
 	kmap_free(&s->names);
 	kmap_free(&s->servers);
 	kmap_free(&s->clients);

@@ -40,6 +40,7 @@
 #include "detkit.h"
 #include "kmap.h"
 #include "names.h"
+#include "recidx.h"
 #include "stats.h"
 
 #include <inttypes.h>
@@ -124,11 +125,9 @@ struct open_tab {
 	uint32_t mask, count;
 };
 
-/* waiting lookups by client and name: records in chunks, and an index of
- * slots (hash bits above, record + 1 below; 0 empty), linear probing */
+/* waiting lookups by client and name: records in chunks, and an index */
 struct pend_tab {
-	uint64_t *ix;
-	uint32_t mask, count;
+	struct recidx ix;
 	struct pend **chunk;
 	uint32_t nchunk, nrec, free;
 };
@@ -193,8 +192,7 @@ static void *init(struct detect_ctx *dc)
 	s->dc = dc;
 	s->open.mask = 63;
 	s->open.v = xcalloc(64, sizeof(*s->open.v));
-	s->pending.mask = 63;
-	s->pending.ix = xcalloc(64, sizeof(*s->pending.ix));
+	recidx_init(&s->pending.ix);
 	s->pending.free = NO_REC;
 	kmap_init(&s->srv_ids, sizeof(uint32_t), SRV_IDS);
 	kmap_init(&s->servers, sizeof(struct srv), 1024);
@@ -351,12 +349,12 @@ static uint32_t pend_slot(const struct pend_tab *p, const struct name *qname, ui
 {
 	uint32_t tag = (uint32_t)(h >> 32), i;
 
-	for (i = tag & p->mask; p->ix[i]; i = (i + 1) & p->mask) {
+	for (i = recidx_home(&p->ix, tag); recidx_used(&p->ix, i); i = recidx_next(&p->ix, i)) {
 		const struct pend *x;
 
-		if ((uint32_t)(p->ix[i] >> 32) != tag)
+		if (recidx_tag(&p->ix, i) != tag)
 			continue;
-		x = pend_rec(p, (uint32_t)p->ix[i] - 1);
+		x = pend_rec(p, recidx_rec(&p->ix, i));
 		if (x->qname == qname && x->cid == cid &&
 		    (cid != DETECT_NO_CLIENT || addr_eq(&x->u.big->client, client)))
 			return i;
@@ -382,30 +380,14 @@ static struct pend *pend_add(struct pend_tab *p, uint32_t i, uint64_t h)
 	}
 	x = pend_rec(p, r);
 	memset(x, 0, sizeof(*x));
-	p->ix[i] = (uint64_t)(uint32_t)(h >> 32) << 32 | (r + 1u);
-	p->count++;
-	if (4 * (uint64_t)p->count > 3 * ((uint64_t)p->mask + 1)) {
-		uint64_t *old = p->ix;
-		uint32_t n = p->mask + 1, j, k;
-
-		p->ix = xcalloc(2 * (size_t)n, sizeof(*p->ix));
-		p->mask = 2 * n - 1;
-		for (j = 0; j < n; j++) {
-			if (!old[j])
-				continue;
-			for (k = (uint32_t)(old[j] >> 32) & p->mask; p->ix[k]; k = (k + 1) & p->mask)
-				;
-			p->ix[k] = old[j];
-		}
-		free(old);
-	}
+	recidx_put(&p->ix, i, (uint32_t)(h >> 32), r);
 	return x;
 }
 
 /* Remove the record at index slot i (from pend_slot()). */
 static void pend_del(struct pend_tab *p, uint32_t i)
 {
-	uint32_t r = (uint32_t)p->ix[i] - 1, j = i, k;
+	uint32_t r = recidx_rec(&p->ix, i);
 	struct pend *x = pend_rec(p, r);
 
 	name_unref(x->qname);
@@ -415,19 +397,7 @@ static void pend_del(struct pend_tab *p, uint32_t i)
 	x->nseq = 0;
 	x->cid = p->free;
 	p->free = r;
-	p->count--;
-	p->ix[i] = 0;
-	for (;;) {
-		j = (j + 1) & p->mask;
-		if (!p->ix[j])
-			return;
-		k = (uint32_t)(p->ix[j] >> 32) & p->mask;
-		if (i <= j ? (k <= i || k > j) : (k <= i && k > j)) {
-			p->ix[i] = p->ix[j];
-			p->ix[j] = 0;
-			i = j;
-		}
-	}
+	recidx_del(&p->ix, i);
 }
 
 /* The number of server a, NO_REC past SRV_IDS servers. */
@@ -531,7 +501,7 @@ static void sweep(struct state *s)
 			pend_del(p, pend_slot(p, x->qname, x->cid, client,
 					      pend_hash(x->qname, x->cid, client)));
 	}
-	s->sweep_at = MAX((size_t)4096, 2 * (size_t)p->count);
+	s->sweep_at = MAX((size_t)4096, 2 * (size_t)p->ix.count);
 }
 
 /* The record of server a in servers: kmap_get() through sv_cache */
@@ -665,8 +635,8 @@ static void lookup(void *st, const struct lookup *l)
 	cid = addr_eq(&l->client, &s->tx_client) ? s->tx_cid : detect_client(s->dc);
 	h = pend_hash(l->qname, cid, &l->client);
 	i = pend_slot(pt, l->qname, cid, &l->client, h);
-	if (pt->ix[i]) {
-		pend_get(s, pend_rec(pt, (uint32_t)pt->ix[i] - 1), &pv);
+	if (recidx_used(&pt->ix, i)) {
+		pend_get(s, pend_rec(pt, recidx_rec(&pt->ix, i)), &pv);
 		p = &pv;
 	}
 	if (p && p->qtype != cur.qtype) {
@@ -681,14 +651,14 @@ static void lookup(void *st, const struct lookup *l)
 			return;
 		}
 	}
-	if (pt->count >= s->sweep_at) {
+	if (pt->ix.count >= s->sweep_at) {
 		sweep(s);
 		i = pend_slot(pt, l->qname, cid, &l->client, h);
 	}
-	if (pt->ix[i]) {
+	if (recidx_used(&pt->ix, i)) {
 		/* the same name: the record keeps its reference */
-		pend_set(s, pend_rec(pt, (uint32_t)pt->ix[i] - 1), &cur, cid);
-	} else if (pt->count < PEND_CAP) {
+		pend_set(s, pend_rec(pt, recidx_rec(&pt->ix, i)), &cur, cid);
+	} else if (pt->ix.count < PEND_CAP) {
 		struct pend *x = pend_add(pt, i, h);
 
 		x->qname = name_ref(l->qname);
@@ -850,7 +820,7 @@ static void destroy(void *st)
 	for (i = 0; i < s->pending.nchunk; i++)
 		free(s->pending.chunk[i]);
 	free(s->pending.chunk);
-	free(s->pending.ix);
+	recidx_free(&s->pending.ix);
 	kmap_free(&s->servers);
 	kmap_free(&s->names);
 	free(s);
