@@ -411,8 +411,14 @@ void report_text(FILE *out, struct analysis *a, const struct report_opts *ro)
 	fprintf(out, "  queries            %10" PRIu64 "   (%" PRIu64 " transactions + %" PRIu64
 		" retransmissions)\n", m->queries, m->txns, m->retransmissions);
 	fprintf(out, "  responses          %10" PRIu64 "\n", m->responses);
-	fprintf(out, "  answered           %10" PRIu64 "   %.2f%% of transactions that ran their window\n",
-		m->matched, done ? PCT(m->matched, done) : 100.0);
+	if (done)
+		fprintf(out, "  answered           %10" PRIu64
+			"   %.2f%% of transactions that ran their window\n",
+			m->matched, PCT(m->matched, done));
+	else /* a percentage of nothing would read as a verdict */
+		fprintf(out, "  answered           %10" PRIu64 "   %s\n", m->matched,
+			m->open_at_end ? "no transaction ran its window: all still open at the end"
+				       : "no complete transactions");
 	fprintf(out, "  unanswered         %10" PRIu64 "   no response within %s\n", m->unanswered,
 		(fmt_dur(dur, sizeof(dur), a->opts->mcfg.window), dur));
 	fprintf(out, "  open at end        %10" PRIu64 "   capture ended inside their window\n",
@@ -448,6 +454,8 @@ void report_text(FILE *out, struct analysis *a, const struct report_opts *ro)
 	lat_row(out, "all, from the last send", &s->lat_last);
 
 	fprintf(out, "\nResponse codes\n ");
+	if (!m->matched)
+		fprintf(out, " none (no query was answered)");
 	for (i = 0; i < 16; i++)
 		if (s->rcodes[i])
 			fprintf(out, " %s %" PRIu64 " (%.1f%%)", rcode_str((uint16_t)i), s->rcodes[i],
