@@ -174,8 +174,8 @@ struct lookup;
  * waiting, last_ts the last (re)send. Owned by the matcher.
  */
 struct txn {
-	/* matcher bookkeeping (hash chain and age list) */
-	struct txn *hnext, *older, *newer;
+	/* matcher bookkeeping (age list, hash for the table) */
+	struct txn *older, *newer;
 	uint64_t hash;
 
 	uint64_t seq; /* 1-based, in query order: stable across runs */
@@ -209,7 +209,7 @@ struct txn {
  */
 #define LOOKUP_MAX_SENDS 16
 struct lookup {
-	struct lookup *hnext, *older, *newer;
+	struct lookup *older, *newer;
 	uint64_t hash;
 
 	uint64_t seq;
