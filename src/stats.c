@@ -85,7 +85,7 @@ void stats_init(struct stats *s)
 	s->name_owner = name_aux_owner();
 }
 
-static void carry(struct stats *s, const uint32_t *c)
+static void carry(struct stats *s, const void *c)
 {
 	uintptr_t k = (uintptr_t)c;
 
@@ -101,12 +101,29 @@ static inline void cnt_add(struct stats *s, uint32_t *c, uint32_t v)
 		carry(s, c);
 }
 
-static uint64_t cnt_get(const struct stats *s, const uint32_t *c)
+/* the rcode counters, by one */
+static inline void cnt16_inc(struct stats *s, uint16_t *c)
+{
+	if (UNLIKELY(!++*c))
+		carry(s, c);
+}
+
+static uint64_t wraps_of(const struct stats *s, const void *c)
 {
 	uintptr_t k = (uintptr_t)c;
 	const uint64_t *wraps = s->carries.count ? kmap_find(&s->carries, &k, sizeof(k)) : NULL;
 
-	return *c + (wraps ? *wraps << 32 : 0);
+	return wraps ? *wraps : 0;
+}
+
+static uint64_t cnt_get(const struct stats *s, const uint32_t *c)
+{
+	return *c + (wraps_of(s, c) << 32);
+}
+
+static uint64_t cnt16_get(const struct stats *s, const uint16_t *c)
+{
+	return *c + (wraps_of(s, c) << 16);
 }
 
 void stats_ent(const struct stats *s, const void *rec, struct ent_stats *out)
@@ -121,7 +138,7 @@ void stats_ent(const struct stats *s, const void *rec, struct ent_stats *out)
 	out->open_at_end = cnt_get(s, &e->open_at_end);
 	out->retrans = cnt_get(s, &e->retrans);
 	for (i = 0; i < 16; i++)
-		out->rcodes[i] = cnt_get(s, &e->rcodes[i]);
+		out->rcodes[i] = cnt16_get(s, &e->rcodes[i]);
 	if (e->lat)
 		out->lat = *e->lat;
 }
@@ -134,7 +151,7 @@ static void ent_add(struct stats *s, struct ent_rec *e, const struct txn *t, int
 	switch (t->status) {
 	case TXN_ANSWERED:
 		cnt_add(s, &e->answered, 1);
-		cnt_add(s, &e->rcodes[TXN_RCODE(t)], 1);
+		cnt16_inc(s, &e->rcodes[TXN_RCODE(t)]);
 		if (with_lat) {
 			if (!e->lat)
 				e->lat = xcalloc(1, sizeof(*e->lat));

@@ -124,8 +124,8 @@ static void test_ptrmap(void)
 	ptrmap_free(&m);
 }
 
-/* per-key counters are 32 bits wide and carry into a side map: the counts
- * read back exact past 2^32 */
+/* per-key counters are 32 bits wide (16 per rcode) and carry into a side
+ * map: the counts read back exact past 2^32 (2^16) */
 static void test_stats_carry(void)
 {
 	struct stats s;
@@ -149,13 +149,13 @@ static void test_stats_carry(void)
 	arr = kmap_entries(&s.qnames);
 	/* two short of wrapping: the next three transactions carry */
 	((struct ent_rec *)arr[0]->val)->answered = UINT32_MAX - 1;
-	((struct ent_rec *)arr[0]->val)->rcodes[2] = UINT32_MAX - 1;
+	((struct ent_rec *)arr[0]->val)->rcodes[2] = UINT16_MAX - 1;
 	((struct ent_rec *)arr[0]->val)->retrans = UINT32_MAX - 1;
 	for (i = 0; i < 3; i++)
 		stats_txn(&s, &t, 0);
 	stats_ent(&s, arr[0]->val, &e);
 	CHECK_EQ("stats carry: answered past 2^32", (long long)UINT32_MAX + 2, e.answered);
-	CHECK_EQ("stats carry: SERVFAIL past 2^32", (long long)UINT32_MAX + 2, e.rcodes[2]);
+	CHECK_EQ("stats carry: SERVFAIL past 2^16", (long long)UINT16_MAX + 2, e.rcodes[2]);
 	CHECK_EQ("stats carry: retransmissions past 2^32", (long long)UINT32_MAX - 1 + 21,
 		 e.retrans);
 	CHECK_EQ("stats carry: transactions", 4, e.txns);
