@@ -19,15 +19,21 @@
  * swept by age) until the other one arrives.
  *
  * Memory: the waiting lookups dominate (65,536 at the peak on the bench
- * trace, where many names are asked for one type only): each is a 56-byte
- * record (struct pend: client and server as numbers, times as differences,
- * a reference to its interned name) in a pool of 1,024-record chunks,
- * found through an open-addressed index of 8-byte slots (load at most
- * 3/4). They were dynamic kmap entries, a malloc of about 190 bytes each
- * with the key bytes (address and name) copied in: 13 MB of the 13 MB
- * this detector added; now about 5 MB. The transactions of an open lookup
- * (up to 4 sequence numbers and the answer frame) wait in an open-addressed
- * table of 64-byte records by lookup seq; a lookup with one transaction
+ * trace, where many names are asked for one type only): each is a 40-byte
+ * record (struct pend: client and server as numbers, times as differences
+ * and 48-bit offsets, narrow fields packed, a reference to its interned
+ * name) in a pool of 1,024-record chunks, found through an open-addressed
+ * index of 8-byte slots (load at most 3/4). They were dynamic kmap
+ * entries, a malloc of about 190 bytes each with the key bytes (address
+ * and name) copied in: 13 MB of the 13 MB this detector added; then 56
+ * bytes (5 MB), now 40. How long they wait is not cut shorter: a lookup
+ * can pair with one handed over 20 s or more later (a retry chain, then
+ * the answer window; 90 pairs on the bench trace were older than two
+ * windows), and the sweep's timing decides which of those survive, so it
+ * stays as it is. The transactions of an open lookup (the sequence
+ * numbers and the answer frame) wait in an open-addressed table of
+ * 32-byte records by lookup seq (64 bytes before: 1 MB at the peak, now
+ * 0.5 MB); a lookup with one transaction
  * that ends with it, nearly all of them, skips the table: its transaction
  * is staged and the lookup, which the matcher hands over right after it,
  * takes it from there (a malloc and a free per lookup before). The
@@ -74,45 +80,74 @@ struct lk {
 	struct frameref qf, rf;
 	uint32_t sends;
 	uint16_t qtype, rcode; /* rcode 0xffff: never answered */
+	uint32_t cid;	       /* stored whole (PEND_BIG): the client's number */
 	struct addr client, server;
 };
 
 /*
- * A lookup waiting for its partner, as stored: 56 bytes, not the 120 of a
- * struct lk. The client is its detect_client() number, the server a number
- * in our table of servers, the times differences from the first send, and
- * there is one transaction at most. A lookup that does not fit (more
- * transactions or 65,536 sends, a wait of 2^31 ns or more, a client or
- * server past the numbering caps) points to a whole struct lk instead.
+ * A lookup waiting for its partner, as stored: 40 bytes, not the 120 of a
+ * struct lk. The client is its detect_client() number (under 65,536), the
+ * server a number in our table of servers, the first send 48 bits after
+ * s->t0 with the capture file and the sends (each under 256) above it,
+ * the other times differences from the first send, the response frame a
+ * 24-bit difference from the query frame in the same file, the rcode,
+ * type and kind in a byte, and there is one transaction at most, with a
+ * 32-bit number. A lookup that does not fit (a wait of 2^31 ns or more,
+ * more transactions, anything past those widths) points to a whole
+ * struct lk instead. The records were 56 bytes (64-bit times and
+ * sequence number, 16-bit fields apart): 65,536 of them were 3.7 MB at
+ * the peak of the bench trace, now 2.6 MB.
  */
-#define PEND_BIG 0xff
+#define PK_NOSEQ 0 /* no transaction (all handed over before, --max-open) */
+#define PK_ONE 1   /* one transaction, in seq */
+#define PK_BIG 2   /* u.big holds all of it */
+#define RC_NONE 16 /* rcode of a lookup never answered */
 struct pend {
 	struct name *qname; /* with cid the key; a reference we hold;
 			     * NULL: a free record */
 	union {
-		uint64_t seq;	/* the transaction, if nseq is 1 */
-		struct lk *big; /* nseq == PEND_BIG: all of it */
+		uint64_t tf;	/* first - t0 (48 bits), qfile (8), sends (8) */
+		struct lk *big; /* kind PK_BIG: all of it */
 	} u;
-	ts_t first;
+	uint32_t seq;	       /* the transaction; a free record: the next one */
+	uint32_t qframe;
 	int32_t dfinal, dlast; /* final (if answered), last send: minus first */
-	uint32_t cid;	       /* client; a free record: the next free one */
-	uint32_t qframe, rframe;
-	uint16_t qfile, rfile;
-	uint16_t rcode;
-	uint16_t sid; /* server */
-	uint16_t sends;
-	uint8_t aaaa, nseq;
+	uint32_t rk;	       /* rframe - qframe (24 bits, 0: none), kind (2),
+				* aaaa (1), rcode (5, RC_NONE) */
+	uint16_t cid, sid;     /* client, server */
 };
 
-_Static_assert(sizeof(struct pend) <= 56, "struct pend: 56 bytes");
+_Static_assert(sizeof(struct pend) == 40, "struct pend: 40 bytes");
 
-/* transactions of an open lookup (64 bytes) */
+#define TF_FIRST ((UINT64_C(1) << 48) - 1)
+/* t0 lies this far before the first first send stored (unordered files) */
+#define T0_BACK (INT64_C(1) << 44)
+
+static unsigned pk_kind(const struct pend *p)
+{
+	return (p->rk >> 6) & 3;
+}
+
+/*
+ * Transactions of an open lookup: 32 bytes. The sequence numbers of a
+ * lookup with more than one transaction (a retry on a new id or port)
+ * are in an array of their own: most have one, and the four inline made
+ * the record 64 bytes (the table was 1 MB at its peak on the bench trace,
+ * now 0.5 MB).
+ */
 struct open_lk {
 	uint64_t lseq; /* the lookup's seq (from 1); 0: empty slot */
-	struct seqs seqs;
 	ts_t final;
-	struct frameref rf;
+	union {
+		uint64_t seq;	/* n == 1 */
+		uint64_t *more; /* n > 1: LK_TXNS of them */
+	} u;
+	uint32_t rframe;
+	uint16_t rfile;
+	uint8_t n;
 };
+
+_Static_assert(sizeof(struct open_lk) == 32, "struct open_lk: 32 bytes");
 
 #define OPEN_CAP (1u << 18)
 #define PEND_CAP (1u << 18)
@@ -158,6 +193,8 @@ struct state {
 	struct open_tab open;	 /* lookup seq -> struct open_lk */
 	struct open_lk stage;	 /* the one transaction of the lookup ending now */
 	struct pend_tab pending; /* client + qname -> struct pend */
+	ts_t t0;		 /* times in struct pend are after it */
+	int have_t0;
 	struct kmap srv_ids;	 /* server -> its number + 1 */
 	struct addr *srv;	 /* server by number */
 	uint32_t nsrv;
@@ -288,14 +325,48 @@ static void open_del(struct open_tab *o, struct open_lk *x)
 	}
 }
 
-static void open_add(struct open_lk *o, const struct txn *t)
+/* a second to fourth transaction: the numbers go to an array */
+static __attribute__((noinline)) void open_more(struct open_lk *o, uint64_t seq)
 {
-	if (o->seqs.n < LK_TXNS)
-		o->seqs.v[o->seqs.n++] = t->seq;
+	if (o->n >= LK_TXNS)
+		return;
+	if (o->n == 1) {
+		uint64_t first = o->u.seq;
+
+		o->u.more = xmalloc(LK_TXNS * sizeof(*o->u.more));
+		o->u.more[0] = first;
+	}
+	o->u.more[o->n++] = seq;
+}
+
+static inline void open_add(struct open_lk *o, const struct txn *t)
+{
+	if (!o->n) {
+		o->u.seq = t->seq;
+		o->n = 1;
+	} else {
+		open_more(o, t->seq);
+	}
 	if (t->status == TXN_ANSWERED && t->resp_ts >= o->final) {
 		o->final = t->resp_ts;
-		o->rf = t->rframe;
+		o->rframe = t->rframe.frame;
+		o->rfile = t->rframe.file;
 	}
+}
+
+/* What o holds, into x; o gives up its array (o is dropped next). */
+static void open_take(struct open_lk *o, struct lk *x)
+{
+	x->seqs.n = o->n;
+	if (o->n == 1)
+		x->seqs.v[0] = o->u.seq;
+	else if (o->n > 1) {
+		memcpy(x->seqs.v, o->u.more, o->n * sizeof(*o->u.more));
+		free(o->u.more);
+	}
+	o->n = 0;
+	x->rf.frame = o->rframe;
+	x->rf.file = o->rfile;
 }
 
 static void txn(void *st, const struct txn *t)
@@ -355,8 +426,12 @@ static uint32_t pend_slot(const struct pend_tab *p, const struct name *qname, ui
 		if (recidx_tag(&p->ix, i) != tag)
 			continue;
 		x = pend_rec(p, recidx_rec(&p->ix, i));
-		if (x->qname == qname && x->cid == cid &&
-		    (cid != DETECT_NO_CLIENT || addr_eq(&x->u.big->client, client)))
+		if (x->qname != qname)
+			continue;
+		if (pk_kind(x) != PK_BIG ? x->cid == cid
+					 : x->u.big->cid == cid &&
+						   (cid != DETECT_NO_CLIENT ||
+						    addr_eq(&x->u.big->client, client)))
 			return i;
 	}
 	return i;
@@ -370,7 +445,7 @@ static struct pend *pend_add(struct pend_tab *p, uint32_t i, uint64_t h)
 
 	if (p->free != NO_REC) {
 		r = p->free;
-		p->free = pend_rec(p, r)->cid;
+		p->free = pend_rec(p, r)->seq;
 	} else {
 		if (p->nrec == p->nchunk * CHUNK) {
 			p->chunk = xrealloc(p->chunk, (p->nchunk + 1) * sizeof(*p->chunk));
@@ -391,11 +466,11 @@ static void pend_del(struct pend_tab *p, uint32_t i)
 	struct pend *x = pend_rec(p, r);
 
 	name_unref(x->qname);
-	if (x->nseq == PEND_BIG)
+	if (pk_kind(x) == PK_BIG)
 		free(x->u.big);
 	x->qname = NULL;
-	x->nseq = 0;
-	x->cid = p->free;
+	x->rk = 0;
+	x->seq = p->free;
 	p->free = r;
 	recidx_del(&p->ix, i);
 }
@@ -425,63 +500,77 @@ static uint32_t server_id(struct state *s, const struct addr *a)
 	return *id - 1;
 }
 
-static int fits32(ts_t d)
-{
-	return d >= INT32_MIN && d <= INT32_MAX;
-}
-
 /* Store lookup x (with client number cid) in record p, over what it held. */
 static void pend_set(struct state *s, struct pend *p, const struct lk *x, uint32_t cid)
 {
 	ts_t df = x->rcode == 0xffff ? (x->final == -1 ? 0 : INT64_MAX) : x->final - x->first;
+	ts_t dl = x->last_send - x->first;
+	uint64_t off = (uint64_t)x->first - (uint64_t)s->t0; /* wraps if before t0 */
+	uint32_t rd = x->rf.frame - x->qf.frame, rc = x->rcode == 0xffff ? RC_NONE : x->rcode;
 	uint32_t sid = NO_REC;
+	uint64_t wide;
 
-	if (p->nseq == PEND_BIG)
+	if (pk_kind(p) == PK_BIG)
 		free(p->u.big);
-	p->cid = cid;
-	if (cid == DETECT_NO_CLIENT || x->seqs.n > 1 || x->sends > UINT16_MAX || !fits32(df) ||
-	    !fits32(x->last_send - x->first) || (sid = server_id(s, &x->server)) == NO_REC) {
-		p->nseq = PEND_BIG;
+	/* rd 0 stands for no response: a response frame is stored as the
+	 * difference, modulo 2^32, in the query's file */
+	if (!x->rf.frame && !x->rf.file)
+		rd = 0;
+	else if (x->rf.file != x->qf.file || rd - 1u >= (1u << 24) - 1u)
+		rd = UINT32_MAX;
+	/* anything past its field's width (one test for them all) */
+	wide = (cid >> 16) | ((x->sends | x->qf.file) >> 8) | (x->seqs.n > 1) |
+	       (x->seqs.v[0] >> 32) | (off >> 48) | (rd >> 24) |
+	       (x->rcode >= RC_NONE && x->rcode != 0xffff) |
+	       (((uint64_t)df + (UINT64_C(1) << 31)) >> 32) | (((uint64_t)dl + (UINT64_C(1) << 31)) >> 32);
+	if (wide || (sid = server_id(s, &x->server)) == NO_REC) {
+		p->rk = PK_BIG << 6;
 		p->u.big = xmalloc(sizeof(*x));
 		*p->u.big = *x;
+		p->u.big->cid = cid;
 		return;
 	}
-	p->u.seq = x->seqs.v[0];
-	p->nseq = (uint8_t)x->seqs.n;
-	p->first = x->first;
+	p->u.tf = off | (uint64_t)x->qf.file << 48 | (uint64_t)x->sends << 56;
+	p->seq = (uint32_t)x->seqs.v[0];
+	p->cid = (uint16_t)cid;
 	p->dfinal = (int32_t)df;
-	p->dlast = (int32_t)(x->last_send - x->first);
+	p->dlast = (int32_t)dl;
 	p->sid = (uint16_t)sid;
 	p->qframe = x->qf.frame;
-	p->qfile = x->qf.file;
-	p->rframe = x->rf.frame;
-	p->rfile = x->rf.file;
-	p->sends = (uint16_t)x->sends;
-	p->rcode = x->rcode;
-	p->aaaa = x->qtype == QTYPE_AAAA;
+	p->rk = rd << 8 | (uint32_t)x->seqs.n << 6 | (uint32_t)(x->qtype == QTYPE_AAAA) << 5 | rc;
+}
+
+/* The first send of compact record p */
+static ts_t pend_first(const struct state *s, const struct pend *p)
+{
+	return s->t0 + (ts_t)(p->u.tf & TF_FIRST);
 }
 
 /* The lookup stored in p (without its client) */
 static void pend_get(const struct state *s, const struct pend *p, struct lk *x)
 {
-	if (p->nseq == PEND_BIG) {
+	uint32_t rd = p->rk >> 8, rc = p->rk & 31;
+
+	if (pk_kind(p) == PK_BIG) {
 		*x = *p->u.big;
 		return;
 	}
 	memset(x, 0, sizeof(*x));
 	x->qname = p->qname;
-	x->seqs.v[0] = p->u.seq;
-	x->seqs.n = p->nseq;
-	x->first = p->first;
-	x->final = p->rcode == 0xffff ? -1 : p->first + p->dfinal;
-	x->last_send = p->first + p->dlast;
+	x->seqs.v[0] = p->seq;
+	x->seqs.n = pk_kind(p) == PK_ONE;
+	x->first = pend_first(s, p);
+	x->rcode = rc == RC_NONE ? 0xffff : (uint16_t)rc;
+	x->final = x->rcode == 0xffff ? -1 : x->first + p->dfinal;
+	x->last_send = x->first + p->dlast;
 	x->qf.frame = p->qframe;
-	x->qf.file = p->qfile;
-	x->rf.frame = p->rframe;
-	x->rf.file = p->rfile;
-	x->sends = p->sends;
-	x->qtype = p->aaaa ? QTYPE_AAAA : QTYPE_A;
-	x->rcode = p->rcode;
+	x->qf.file = (uint16_t)(p->u.tf >> 48 & 0xff);
+	if (rd) {
+		x->rf.frame = p->qframe + rd;
+		x->rf.file = x->qf.file;
+	}
+	x->sends = (uint32_t)(p->u.tf >> 56);
+	x->qtype = p->rk & 32 ? QTYPE_AAAA : QTYPE_A;
 	x->server = s->srv[p->sid];
 }
 
@@ -494,12 +583,16 @@ static void sweep(struct state *s)
 
 	for (r = 0; r < p->nrec; r++) {
 		const struct pend *x = pend_rec(p, r);
-		const struct addr *client = x->nseq == PEND_BIG ? &x->u.big->client : NULL;
-		ts_t last_send = x->nseq == PEND_BIG ? x->u.big->last_send : x->first + x->dlast;
+		int big = pk_kind(x) == PK_BIG;
+		const struct addr *client = big ? &x->u.big->client : NULL;
+		uint32_t cid = big ? x->u.big->cid : x->cid;
+		ts_t last_send;
 
-		if (x->qname && last_send < old)
-			pend_del(p, pend_slot(p, x->qname, x->cid, client,
-					      pend_hash(x->qname, x->cid, client)));
+		if (!x->qname)
+			continue;
+		last_send = big ? x->u.big->last_send : pend_first(s, x) + x->dlast;
+		if (last_send < old)
+			pend_del(p, pend_slot(p, x->qname, cid, client, pend_hash(x->qname, cid, client)));
 	}
 	s->sweep_at = MAX((size_t)4096, 2 * (size_t)p->ix.count);
 }
@@ -611,6 +704,10 @@ static void lookup(void *st, const struct lookup *l)
 		return;
 	if (l->last_send_ts > s->now)
 		s->now = l->last_send_ts;
+	if (!s->have_t0) {
+		s->t0 = l->first_ts - T0_BACK;
+		s->have_t0 = 1;
+	}
 	memset(&cur, 0, sizeof(cur));
 	cur.qname = l->qname;
 	cur.client = l->client;
@@ -623,12 +720,10 @@ static void lookup(void *st, const struct lookup *l)
 	cur.qf = l->first_frame;
 	cur.sends = l->sends;
 	if (s->stage.lseq == l->seq) {
-		cur.seqs = s->stage.seqs;
-		cur.rf = s->stage.rf;
+		open_take(&s->stage, &cur);
 		s->stage.lseq = 0;
 	} else if (s->open.count && (o = open_find(&s->open, l->seq))) {
-		cur.seqs = o->seqs;
-		cur.rf = o->rf;
+		open_take(o, &cur);
 		open_del(&s->open, o);
 	}
 
@@ -807,12 +902,15 @@ static void destroy(void *st)
 		hist_free(&o->aaaa_lat);
 		free(o->tags);
 	}
+	for (i = 0; i <= s->open.mask; i++)
+		if (s->open.v[i].lseq && s->open.v[i].n > 1)
+			free(s->open.v[i].u.more);
 	free(s->open.v);
 	for (i = 0; i < s->pending.nrec; i++) {
 		struct pend *x = pend_rec(&s->pending, (uint32_t)i);
 
 		name_unref(x->qname);
-		if (x->nseq == PEND_BIG)
+		if (pk_kind(x) == PK_BIG)
 			free(x->u.big);
 	}
 	kmap_free(&s->srv_ids);
