@@ -162,7 +162,10 @@ struct cand {
 	struct evrec trig_ev[2], first_ser_ev[2];
 	int nfirst_ser_ev;
 	/* transactions sent since the lost reply, to tag: 32-bit seqs until
-	 * one does not fit (0.5 MB for the bench trace's 127,000, not 1) */
+	 * one does not fit (0.5 MB for the bench trace's 127,000, not 1);
+	 * freed when the candidate is refuted, as most are within seconds
+	 * (else every client that ever lost a reply kept its array: 0.4 MB
+	 * of peak RSS on the bench trace) */
 	void *pend;
 	uint32_t npend, apend;
 	int pend_wide;
@@ -746,6 +749,11 @@ static void on_pair(struct state *s, const struct client *c, struct mode *m, con
 		m->refuted++;
 		m->state = M_PARALLEL;
 		cd->npend = 0;
+		s->pend_alloc -= cd->apend; /* the cap bounds live arrays */
+		free(cd->pend);
+		cd->pend = NULL;
+		cd->apend = 0;
+		cd->pend_wide = 0;
 	}
 	/* a lost reply while the client was parallel: the switch, if the
 	 * pairs after it are all serial (the pair itself may look either
@@ -1227,6 +1235,8 @@ static void finish(void *st, struct findings *out)
 		/* analyse what is still buffered on copies: finish must not
 		 * change the state (live snapshots call it repeatedly) */
 		m.cand = cand_dup(c->m.cand);
+		if (m.cand) /* real memory, and given back if refuted */
+			s->pend_alloc += m.cand->apend;
 		m.fails = fails_dup(c->m.fails);
 		if (c->n) {
 			struct rec *v = xmalloc(c->n * sizeof(*v));
