@@ -959,11 +959,12 @@ static uint32_t late_pos(const struct client *c, const struct ring *b, ts_t ts)
  * queries a second). A lost reply's query arrives an answer window after
  * its last send, so pairs with one lost reply are only found while that
  * span stays above the window (plus the re-sends): the cap cannot go lower
- * without losing them (at 3/4 of it, half of the bench trace's lost-reply
- * pairs go unseen). Draining half of the buffer of whichever client sent
- * the next query instead cut that client's span at random: 10,060 of the
- * bench trace's 338,953 pairs and 10,206 of its 37,875 lost-reply pairs
- * went unseen; now 458 and 473. The scan reads every client once a pass:
+ * without losing them (at 3/4 of it, half of the bench trace's candidate
+ * switches, each a lost reply while parallel, go unseen). Draining half of
+ * the buffer of whichever client sent the next query instead cut that
+ * client's span at random: 10,060 of the bench trace's 338,953 pairs and
+ * 10,206 of its 37,875 candidates went unseen (counted with no cap); now
+ * 458 and 473. The scan reads every client once a pass:
  * steps of 1/8 s, not finer (+0.3 % instructions on the bench trace).
  */
 static void drain_oldest(struct state *s)
