@@ -333,7 +333,7 @@ static void finish(void *st, struct findings *out)
 	ce = dk_sorted(&s->clients.map, 0);
 	worst = peak;
 	for (i = 0; i < s->clients.map.count; i++) {
-		const struct lcnt *c = ce[i]->val;
+		const struct lcnt *c = kmap_val(ce[i]);
 		double ra = ratio_of(c->sends, c->lookups);
 
 		if ((double)c->lookups >= minl && ra >= warn) {
@@ -393,7 +393,7 @@ static void finish(void *st, struct findings *out)
 		sbuf_addf(&f->details, "    ... %u buckets in all\n", nhot_all);
 	sbuf_addstr(&f->json, ", \"clients\": [");
 	for (i = 0; i < s->clients.map.count && i < 5; i++) {
-		const struct lcnt *c = ce[i]->val;
+		const struct lcnt *c = kmap_val(ce[i]);
 		double ra = ratio_of(c->sends, c->lookups);
 
 		dk_key_str(ce[i]->key, ce[i]->klen, buf, sizeof(buf));

@@ -272,7 +272,7 @@ static struct prefix smallest_cover(const struct state *s, uint64_t want)
 	for (i = 0; i < n; i++) {
 		keys[2 * i] = (uint32_t)e[i]->key[0] << 24 | (uint32_t)e[i]->key[1] << 16 |
 			      (uint32_t)e[i]->key[2] << 8;
-		keys[2 * i + 1] = (uint32_t)((const struct ncnt *)e[i]->val)->n;
+		keys[2 * i + 1] = (uint32_t)((const struct ncnt *)kmap_val(e[i]))->n;
 	}
 	qsort(keys, n, 2 * sizeof(*keys), cmp_u32);
 	for (len = 24; len >= 1; len--) {
@@ -363,7 +363,7 @@ static void top_nets(const struct state *s, struct finding *f)
 	sbuf_addstr(&f->json, "], \"top24\": [");
 	for (i = 0; i < s->nets24.count && i < 3; i++) {
 		const uint8_t *k = e[i]->key;
-		uint64_t n = ((const struct ncnt *)e[i]->val)->n;
+		uint64_t n = ((const struct ncnt *)kmap_val(e[i]))->n;
 
 		net_str(buf, sizeof(buf), (uint32_t)k[0] << 24 | (uint32_t)k[1] << 16 | (uint32_t)k[2] << 8,
 			24);
@@ -387,7 +387,7 @@ static void list_ents(const struct state *s, struct finding *f, const struct kma
 
 	sbuf_addf(&f->json, ", \"%s\": [", servers ? "servers" : "clients");
 	for (i = 0; i < m->count && i < 5; i++) {
-		const struct ecnt *c = e[i]->val;
+		const struct ecnt *c = kmap_val(e[i]);
 
 		dk_key_str(e[i]->key, e[i]->klen, buf, sizeof(buf));
 		if (servers)

@@ -1277,7 +1277,7 @@ static void finish(void *st, struct findings *out)
 	uint32_t j, n;
 
 	for (i = 0; i < s->keys.count; i++)
-		play_out(s, e[i]->val, &r[i]);
+		play_out(s, kmap_val(e[i]), &r[i]);
 	for (i = 0; i < s->keys.count; i++) {
 		struct rkey *k = r[i].k;
 
@@ -1308,7 +1308,7 @@ static void destroy(void *st)
 	size_t i;
 
 	for (i = 0; i < s->keys.count; i++) {
-		struct rkey *k = e[i]->val;
+		struct rkey *k = kmap_val(e[i]);
 
 		free(k->tr[0].kept.v);
 		free(k->tr[1].kept.v);

@@ -529,7 +529,7 @@ static int cmp_cnt(const void *a, const void *b)
 {
 	const struct kmap_ent *x = *(const struct kmap_ent *const *)a;
 	const struct kmap_ent *y = *(const struct kmap_ent *const *)b;
-	const struct cnt *cx = x->val, *cy = y->val;
+	const struct cnt *cx = kmap_val(x), *cy = kmap_val(y);
 
 	if (cx->n != cy->n)
 		return cx->n > cy->n ? -1 : 1;
@@ -547,7 +547,7 @@ static void list_top(struct finding *f, struct kmap *m, int is_name, char **arr,
 
 	qsort(e, m->count, sizeof(*e), cmp_cnt);
 	for (i = 0; i < m->count && i < FINDING_MAX_AFFECTED; i++) {
-		const struct cnt *c = e[i]->val;
+		const struct cnt *c = kmap_val(e[i]);
 		char buf[64];
 		struct sbuf nb = SBUF_INIT;
 		const char *txt;

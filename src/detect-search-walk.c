@@ -506,7 +506,7 @@ static int cmp_cnt(const void *x, const void *y)
 {
 	const struct kmap_ent *a = *(const struct kmap_ent *const *)x;
 	const struct kmap_ent *b = *(const struct kmap_ent *const *)y;
-	const struct cnt *ca = a->val, *cb = b->val;
+	const struct cnt *ca = kmap_val(a), *cb = kmap_val(b);
 
 	if (ca->n != cb->n)
 		return ca->n > cb->n ? -1 : 1;
@@ -639,7 +639,7 @@ static void destroy(void *st)
 	int k;
 
 	for (i = 0; i < s->clients.map.count; i++) {
-		struct client *c = e[i]->val;
+		struct client *c = kmap_val(e[i]);
 
 		for (k = 0; c->r && k < RING; k++)
 			step_release(c->r, &c->r->step[k]);

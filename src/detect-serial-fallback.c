@@ -974,7 +974,7 @@ static void drain_oldest(struct state *s)
 	ts_t upto = INT64_MAX, step = NS_PER_SEC / 8;
 
 	for (i = 0; i < n; i++) {
-		const struct client *c = e[i]->val;
+		const struct client *c = kmap_val(e[i]);
 
 		if (c->n && c->head_first < upto)
 			upto = c->head_first;
@@ -983,7 +983,7 @@ static void drain_oldest(struct state *s)
 		before = s->nrecs;
 		upto = upto < INT64_MAX - step ? upto + step : INT64_MAX;
 		for (i = 0; i < n; i++) {
-			struct client *c = e[i]->val;
+			struct client *c = kmap_val(e[i]);
 
 			if (c->n && c->head_first < upto) /* most have nothing */
 				drain(s, c, upto, 0);
@@ -1228,7 +1228,7 @@ static void finish(void *st, struct findings *out)
 	size_t i, pend_alloc = s->pend_alloc;
 
 	for (i = 0; i < s->clients.map.count; i++) {
-		const struct client *c = e[i]->val;
+		const struct client *c = kmap_val(e[i]);
 		struct mode m = c->m;
 		struct ring b = { NULL, NULL, 0, c->n, c->n };
 		uint32_t k;
@@ -1269,7 +1269,7 @@ static void destroy(void *st)
 	size_t i;
 
 	for (i = 0; i < s->clients.map.count; i++) {
-		struct client *c = e[i]->val;
+		struct client *c = kmap_val(e[i]);
 		uint32_t k;
 
 		for (k = 0; k < c->n; k++)

@@ -277,7 +277,7 @@ static void list_names(struct state *s, struct finding *f, const uint8_t *skey, 
 	size_t i, shown = 0, total = 0;
 
 	for (i = 0; i < s->names.count; i++) {
-		const struct namecnt *c = e[i]->val;
+		const struct namecnt *c = kmap_val(e[i]);
 		struct sbuf nb = SBUF_INIT;
 
 		if (e[i]->klen <= sklen || memcmp(e[i]->key, skey, sklen))
@@ -310,7 +310,7 @@ static void names_text(char *buf, size_t n, const struct nameset *ns)
 static void report_server(struct state *s, struct findings *out, const struct kmap_ent *ent)
 {
 	struct detect_ctx *dc = s->dc;
-	const struct srv *v0 = ent->val;
+	const struct srv *v0 = kmap_val(ent);
 	struct srv v = *v0; /* a copy: closing the current second must not change state */
 	struct burst extra, *all;
 	uint32_t nall, i, maxnames = 0;
@@ -452,7 +452,7 @@ static void destroy(void *st)
 	size_t i;
 
 	for (i = 0; i < s->servers.count; i++)
-		free(((struct srv *)e[i]->val)->bursts);
+		free(((struct srv *)kmap_val(e[i]))->bursts);
 	free(e);
 	kmap_free(&s->servers);
 	kmap_free(&s->names);

@@ -763,8 +763,8 @@ static void lookup(void *st, const struct lookup *l)
 
 static int cmp_srv(const void *x, const void *y)
 {
-	const struct srv *a = (*(const struct kmap_ent *const *)x)->val;
-	const struct srv *b = (*(const struct kmap_ent *const *)y)->val;
+	const struct srv *a = kmap_val(*(const struct kmap_ent *const *)x);
+	const struct srv *b = kmap_val(*(const struct kmap_ent *const *)y);
 	uint64_t na = a->slow + a->failed, nb = b->slow + b->failed;
 
 	if (na != nb)
@@ -776,7 +776,7 @@ static int cmp_cnt(const void *x, const void *y)
 {
 	const struct kmap_ent *a = *(const struct kmap_ent *const *)x;
 	const struct kmap_ent *b = *(const struct kmap_ent *const *)y;
-	const struct cnt *ca = a->val, *cb = b->val;
+	const struct cnt *ca = kmap_val(a), *cb = kmap_val(b);
 
 	if (ca->n != cb->n)
 		return ca->n > cb->n ? -1 : 1;
@@ -798,7 +798,7 @@ static void finish(void *st, struct findings *out)
 
 	qsort(e, s->servers.count, sizeof(*e), cmp_srv);
 	for (i = 0; i < s->servers.count; i++) {
-		const struct srv *sv = e[i]->val;
+		const struct srv *sv = kmap_val(e[i]);
 		uint64_t bad = sv->slow + sv->failed;
 		double share = sv->pairs ? (double)bad / (double)sv->pairs : 0;
 		char srvname[64], a50[32], q50[32], qmax[32], extra[32];
@@ -888,7 +888,7 @@ static void destroy(void *st)
 	size_t i;
 
 	for (i = 0; i < s->servers.count; i++) {
-		struct srv *sv = e[i]->val;
+		struct srv *sv = kmap_val(e[i]);
 
 		hist_free(&sv->a_lat);
 		hist_free(&sv->aaaa_lat);

@@ -274,7 +274,7 @@ static void list_top(struct finding *f, const char *label, const struct kmap *m,
 
 	sbuf_addf(&f->details, "    %-11s", label);
 	for (i = 0; i < m->count && i < 5; i++) {
-		const struct cnt *c = e[i]->val;
+		const struct cnt *c = kmap_val(e[i]);
 		char buf[1100];
 
 		if (kind == 'n') {

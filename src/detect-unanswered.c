@@ -116,7 +116,7 @@ static int cmp_lost(const void *a, const void *b)
 {
 	const struct kmap_ent *ea = *(const struct kmap_ent *const *)a;
 	const struct kmap_ent *eb = *(const struct kmap_ent *const *)b;
-	const struct cnt *x = ea->val, *y = eb->val;
+	const struct cnt *x = kmap_val(ea), *y = kmap_val(eb);
 	int c;
 
 	if (x->lost != y->lost)
@@ -134,7 +134,7 @@ static void list_worst(struct finding *f, const char *label, struct kmap *m, int
 
 	qsort(e, m->count, sizeof(*e), cmp_lost);
 	for (i = 0; i < m->count && shown < 5; i++) {
-		const struct cnt *c = e[i]->val;
+		const struct cnt *c = kmap_val(e[i]);
 		char name[64];
 
 		if (!c->lost)

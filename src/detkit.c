@@ -59,7 +59,7 @@ struct kmap_ent **dk_sorted(const struct kmap *m, size_t off)
 	size_t i;
 
 	for (i = 0; i < m->count; i++) {
-		memcpy(&s[i].v, (const uint8_t *)arr[i]->val + off, sizeof(uint64_t));
+		memcpy(&s[i].v, (const uint8_t *)kmap_val(arr[i]) + off, sizeof(uint64_t));
 		s[i].e = arr[i];
 	}
 	qsort(s, m->count, sizeof(*s), cmp_sortent);

@@ -93,7 +93,7 @@ static struct kmap_ent *lookup(const struct kmap *m, const void *key, size_t kle
 	struct kmap_ent *e;
 
 	for (e = m->b[h & (m->nb - 1)]; e; e = e->next)
-		if (e->hash == h && e->klen == klen && key_eq(e->key, key, klen))
+		if (e->hash == (uint32_t)h && e->klen == klen && key_eq(e->key, key, klen))
 			return e;
 	return NULL;
 }
@@ -102,7 +102,7 @@ void *kmap_find(const struct kmap *m, const void *key, size_t klen)
 {
 	struct kmap_ent *e = lookup(m, key, klen, hash_bytes(key, klen, 0));
 
-	return e ? e->val : NULL;
+	return e ? kmap_val(e) : NULL;
 }
 
 /* n bytes (a multiple of 8), zeroed */
@@ -130,7 +130,7 @@ void *kmap_get_hashed(struct kmap *m, const void *key, size_t klen, uint64_t h, 
 	if (overflow)
 		*overflow = 0;
 	if (e)
-		return e->val;
+		return kmap_val(e);
 	if (m->count >= m->cap) {
 		if (!m->other)
 			m->other = xcalloc(1, m->vsize);
@@ -142,32 +142,30 @@ void *kmap_get_hashed(struct kmap *m, const void *key, size_t klen, uint64_t h, 
 	if (m->count >= m->nb)
 		rehash(m);
 	if (m->dynamic) {
-		koff = ALIGN8(sizeof(*e) + klen);
+		koff = KMAP_VAL_OFF(klen);
 		e = xcalloc(1, koff + ALIGN8(m->vsize));
-		e->hash = h;
+		e->hash = (uint32_t)h;
 		e->klen = (uint16_t)klen;
 		memcpy(e->key, key, klen);
-		e->val = (char *)e + koff;
 		e->next = m->b[h & (m->nb - 1)];
 		m->b[h & (m->nb - 1)] = e;
 		m->count++;
-		return e->val;
+		return (char *)e + koff;
 	}
 	if (m->count == m->order_alloc) {
 		m->order_alloc = m->order_alloc ? 2 * m->order_alloc : 64;
 		m->order = xrealloc(m->order, m->order_alloc * sizeof(*m->order));
 	}
 	/* header, key and value together: a hit touches one or two lines */
-	koff = ALIGN8(sizeof(*e) + klen);
+	koff = KMAP_VAL_OFF(klen);
 	e = slab_alloc(m, koff + ALIGN8(m->vsize)); /* zeroed: slabs are calloc'd */
-	e->hash = h;
+	e->hash = (uint32_t)h;
 	e->klen = (uint16_t)klen;
 	memcpy(e->key, key, klen);
-	e->val = (char *)e + koff;
 	e->next = m->b[h & (m->nb - 1)];
 	m->b[h & (m->nb - 1)] = e;
 	m->order[m->count++] = e;
-	return e->val;
+	return (char *)e + koff;
 }
 
 void *kmap_get(struct kmap *m, const void *key, size_t klen, int *overflow)
@@ -183,7 +181,7 @@ int kmap_del(struct kmap *m, const void *key, size_t klen)
 	if (!m->dynamic)
 		BUG("kmap_del on a slab map");
 	for (; (e = *pp); pp = &e->next) {
-		if (e->hash == h && e->klen == klen && !memcmp(e->key, key, klen)) {
+		if (e->hash == (uint32_t)h && e->klen == klen && !memcmp(e->key, key, klen)) {
 			*pp = e->next;
 			free(e);
 			m->count--;

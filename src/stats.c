@@ -280,7 +280,7 @@ static void free_ent_hists(struct kmap *m)
 	size_t i;
 
 	for (i = 0; i < m->count; i++)
-		ent_free_lat(arr[i]->val);
+		ent_free_lat(kmap_val(arr[i]));
 	if (m->other)
 		ent_free_lat(m->other);
 	free(arr);
@@ -306,7 +306,7 @@ static int cmp_ent(const void *a, const void *b)
 {
 	const struct kmap_ent *x = *(const struct kmap_ent *const *)a;
 	const struct kmap_ent *y = *(const struct kmap_ent *const *)b;
-	const struct ent_rec *ex = x->val, *ey = y->val;
+	const struct ent_rec *ex = kmap_val(x), *ey = kmap_val(y);
 	size_t n;
 	int c;
 

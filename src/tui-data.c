@@ -304,8 +304,8 @@ void mon_table_free(struct kmap *m)
 
 	for (i = 0; i < m->nb; i++)
 		for (e = m->b[i]; e; e = e->next) {
-			free(((struct mon_ent *)e->val)->lat);
-			free(((struct mon_ent *)e->val)->text);
+			free(((struct mon_ent *)kmap_val(e))->lat);
+			free(((struct mon_ent *)kmap_val(e))->text);
 		}
 	if (m->other) {
 		free(((struct mon_ent *)m->other)->lat);

@@ -63,7 +63,7 @@ static void build(struct tui *t, struct tui_table *tb)
 	tb->cols = cols;
 	tb->ncols = (int)ARRAY_SIZE(cols);
 	for (i = 0; i < m->count; i++) {
-		const struct mon_ent *e = ents[i]->val;
+		const struct mon_ent *e = kmap_val(ents[i]);
 
 		if (ents[i]->klen < 3 || !e->text)
 			continue;

@@ -81,7 +81,7 @@ void tui_entity_build(struct tui *t, struct tui_table *tb, enum mon_kind kind)
 	for (i = 0; i < m->count; i++) {
 		rows[n].key = ents[i]->key;
 		rows[n].klen = ents[i]->klen;
-		rows[n++].e = ents[i]->val;
+		rows[n++].e = kmap_val(ents[i]);
 	}
 	if (m->other) {
 		rows[n].key = NULL;

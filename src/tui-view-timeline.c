@@ -101,7 +101,7 @@ static size_t collect(struct tui *t, struct tl_ent *ents, int64_t now_sec, int w
 			snprintf(ents[n].label, sizeof(ents[n].label), "%s", addr_str(&ad, a, sizeof(a)));
 			ents[n].key = e[i]->key;
 			ents[n].klen = e[i]->klen;
-			ents[n].tl = e[i]->val;
+			ents[n].tl = kmap_val(e[i]);
 			ents[n++].order = 1;
 		}
 		free(e);

@@ -148,12 +148,12 @@ static void test_stats_carry(void)
 	stats_txn(&s, &t, 0);
 	arr = kmap_entries(&s.qnames);
 	/* two short of wrapping: the next three transactions carry */
-	((struct ent_rec *)arr[0]->val)->answered = UINT32_MAX - 1;
-	((struct ent_rec *)arr[0]->val)->rcodes[2] = UINT16_MAX - 1;
-	((struct ent_rec *)arr[0]->val)->retrans = UINT32_MAX - 1;
+	((struct ent_rec *)kmap_val(arr[0]))->answered = UINT32_MAX - 1;
+	((struct ent_rec *)kmap_val(arr[0]))->rcodes[2] = UINT16_MAX - 1;
+	((struct ent_rec *)kmap_val(arr[0]))->retrans = UINT32_MAX - 1;
 	for (i = 0; i < 3; i++)
 		stats_txn(&s, &t, 0);
-	stats_ent(&s, arr[0]->val, &e);
+	stats_ent(&s, kmap_val(arr[0]), &e);
 	CHECK_EQ("stats carry: answered past 2^32", (long long)UINT32_MAX + 2, e.answered);
 	CHECK_EQ("stats carry: SERVFAIL past 2^16", (long long)UINT16_MAX + 2, e.rcodes[2]);
 	CHECK_EQ("stats carry: retransmissions past 2^32", (long long)UINT32_MAX - 1 + 21,
