@@ -448,16 +448,18 @@ static void txn_finish(struct matcher *mt, struct txn *t, enum txn_status st)
 /* ---- tombs ------------------------------------------------------------------ */
 
 /*
- * The ring is a series of 1 MB chunks, not one array that doubles: a
+ * The ring is a series of 256 KB chunks, not one array that doubles: a
  * chunk is allocated as the head enters it and released as the tail
- * leaves it, so the ring costs what is alive (300,000 tombs, 4.8 MB, on
- * the bench trace) plus at most two partly used chunks, where the
- * doubling array was 8 MB, and 12 MB for the moment of a copy. Growing
- * past m_cap only re-places chunk pointers. The capacity (m_cap, and so
- * which tombs are forgotten at the cap) is what it was: powers of two
- * from 1,024 up to the first at or above --max-open.
+ * leaves it (one is kept to reuse), so the ring costs what is alive
+ * (300,000 tombs, 4.8 MB, on the bench trace) plus at most three partly
+ * used or spare chunks, where the doubling array was 8 MB, and 12 MB for
+ * the moment of a copy (peak RSS with no detectors: 1 MB chunks 1 MB
+ * more than these).
+ * Growing past m_cap only re-places chunk pointers. The capacity (m_cap,
+ * and so which tombs are forgotten at the cap) is what it was: powers of
+ * two from 1,024 up to the first at or above --max-open.
  */
-#define TOMB_CHUNK_SHIFT 16
+#define TOMB_CHUNK_SHIFT 14
 #define TOMB_CHUNK ((uint64_t)1 << TOMB_CHUNK_SHIFT)
 
 static struct tomb *tomb_at(const struct matcher *mt, uint64_t seq)
