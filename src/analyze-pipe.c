@@ -111,10 +111,41 @@ static void stage_times(const char *stage)
 #define TXN_BYTES (sizeof(struct txn) - TXN_OFF)
 #define LOOKUP_OFF offsetof(struct lookup, seq)
 
+/* the fields up to the send times, then nsend_ts send times in a row */
+#define LOOKUP_FIXED (offsetof(struct lookup, send_off_us) - LOOKUP_OFF)
+
 static size_t lookup_bytes(const struct lookup *l)
 {
-	return offsetof(struct lookup, send_off_us) - LOOKUP_OFF +
-	       l->nsend_ts * sizeof(l->send_off_us[0]);
+	return LOOKUP_FIXED + l->nsend_ts * sizeof(uint32_t);
+}
+
+static void lookup_put(uint8_t *p, const struct lookup *l)
+{
+	unsigned k;
+
+	memcpy(p, (const char *)l + LOOKUP_OFF, LOOKUP_FIXED);
+	p += LOOKUP_FIXED;
+	for (k = 0; k < l->nsend_ts; k++, p += sizeof(uint32_t)) {
+		uint32_t us = lookup_send_off(l, k);
+
+		memcpy(p, &us, sizeof(us));
+	}
+}
+
+/* The reverse, into l (zeroed); send times past the inline ones go to
+ * more (LOOKUP_MAX_SENDS - LOOKUP_INLINE_SENDS of them). */
+static void lookup_get(struct lookup *l, uint32_t *more, const uint8_t *p, size_t len)
+{
+	unsigned k;
+
+	memcpy((char *)l + LOOKUP_OFF, p, LOOKUP_FIXED);
+	p += LOOKUP_FIXED;
+	if (l->nsend_ts > LOOKUP_MAX_SENDS || len != lookup_bytes(l))
+		BUG("-j: a lookup record of %zu bytes", len);
+	for (k = 0; k < l->nsend_ts; k++, p += sizeof(uint32_t))
+		memcpy(k < LOOKUP_INLINE_SENDS ? &l->send_off_us[k] : &more[k - LOOKUP_INLINE_SENDS],
+		       p, sizeof(uint32_t));
+	l->send_more = l->nsend_ts > LOOKUP_INLINE_SENDS ? more : NULL;
 }
 
 /* the name, then TXN_BYTES of the txn (R_TXN only), then lbytes of the
@@ -232,7 +263,7 @@ static void *obj_put(struct chan *out, uint32_t type, const struct name *qname,
 	if (t)
 		memcpy(p, (const char *)t + TXN_OFF, tb);
 	if (l)
-		memcpy(p + tb, (const char *)l + LOOKUP_OFF, lb);
+		lookup_put(p + tb, l);
 	return r;
 }
 
@@ -423,6 +454,7 @@ static void stage3_txn(struct report_stage *rs, const struct obj_rec *r)
 	const uint8_t *p = r->data + NAME_PAD(r->qlen);
 	struct txn t;
 	struct lookup l;
+	uint32_t more[LOOKUP_MAX_SENDS - LOOKUP_INLINE_SENDS];
 
 	memset(&t, 0, TXN_OFF);
 	memcpy((char *)&t + TXN_OFF, p, TXN_BYTES);
@@ -430,7 +462,7 @@ static void stage3_txn(struct report_stage *rs, const struct obj_rec *r)
 	t.lookup = NULL;
 	if (r->lbytes) {
 		memset(&l, 0, sizeof(l));
-		memcpy((char *)&l + LOOKUP_OFF, p + TXN_BYTES, r->lbytes);
+		lookup_get(&l, more, p + TXN_BYTES, r->lbytes);
 		l.qname = t.qname;
 		t.lookup = &l;
 	}
@@ -440,9 +472,10 @@ static void stage3_txn(struct report_stage *rs, const struct obj_rec *r)
 static void stage3_lookup(struct report_stage *rs, const struct obj_rec *r)
 {
 	struct lookup l;
+	uint32_t more[LOOKUP_MAX_SENDS - LOOKUP_INLINE_SENDS];
 
 	memset(&l, 0, sizeof(l));
-	memcpy((char *)&l + LOOKUP_OFF, r->data + NAME_PAD(r->qlen), r->lbytes);
+	lookup_get(&l, more, r->data + NAME_PAD(r->qlen), r->lbytes);
 	l.qname = stage3_name(rs, r->data, r->qlen, r->qhash);
 	analysis_lookup(rs->a, &l);
 }

@@ -425,8 +425,8 @@ static void lookup(void *st, const struct lookup *l)
 	if (l->nsend_ts < 2)
 		goto out;
 	for (k = 1; k < l->nsend_ts; k++) {
-		ts_t a = l->first_ts + (ts_t)l->send_off_us[k - 1] * NS_PER_US;
-		ts_t b = l->first_ts + (ts_t)l->send_off_us[k] * NS_PER_US;
+		ts_t a = l->first_ts + (ts_t)lookup_send_off(l, k - 1) * NS_PER_US;
+		ts_t b = l->first_ts + (ts_t)lookup_send_off(l, k) * NS_PER_US;
 		int answered = 0;
 
 		if (r) {

@@ -208,6 +208,7 @@ struct txn {
  * resolver show up here as several transactions.
  */
 #define LOOKUP_MAX_SENDS 16
+#define LOOKUP_INLINE_SENDS 4
 struct lookup {
 	struct lookup *older, *newer;
 	uint64_t hash;
@@ -227,9 +228,21 @@ struct lookup {
 	struct addr first_server;
 	int32_t ifindex;
 	struct frameref first_frame, last_frame;
-	/* last, so that -j can copy only the nsend_ts in use */
+	/* Send times, us after first_ts, of the first LOOKUP_MAX_SENDS sends
+	 * (read them with lookup_send_off()): the first LOOKUP_INLINE_SENDS
+	 * here, the rest in send_more, which the matcher allocates at the
+	 * first send past them. Nearly every lookup sends once or twice, and
+	 * 45,000 are alive at once on the bench trace: 16 inline (64 bytes)
+	 * made struct lookup 224 bytes instead of 184, 1.8 MB. Last, so that
+	 * -j can copy only the send times in use. */
 	uint8_t nsend_ts;
-	uint32_t send_off_us[LOOKUP_MAX_SENDS]; /* send times, us after first */
+	uint32_t send_off_us[LOOKUP_INLINE_SENDS];
+	uint32_t *send_more; /* LOOKUP_MAX_SENDS - LOOKUP_INLINE_SENDS of them */
 };
+
+static inline uint32_t lookup_send_off(const struct lookup *l, unsigned k)
+{
+	return k < LOOKUP_INLINE_SENDS ? l->send_off_us[k] : l->send_more[k - LOOKUP_INLINE_SENDS];
+}
 
 #endif

@@ -279,6 +279,7 @@ static void lookup_unhash(struct matcher *mt, struct lookup *l)
 static void lookup_release(struct matcher *mt, struct lookup *l)
 {
 	name_unref(l->qname);
+	free(l->send_more);
 	pool_put(&mt->lookup_pool, l);
 }
 
@@ -299,9 +300,16 @@ static void lookup_note_send(struct lookup *l, ts_t ts, const struct frameref *f
 	l->sends++;
 	if (l->nsend_ts < LOOKUP_MAX_SENDS) {
 		ts_t off = (ts - l->first_ts) / NS_PER_US;
+		uint32_t us = off < 0 ? 0 : off > UINT32_MAX ? UINT32_MAX : (uint32_t)off;
 
-		l->send_off_us[l->nsend_ts++] = off < 0 ? 0 : off > UINT32_MAX ? UINT32_MAX
-									   : (uint32_t)off;
+		if (l->nsend_ts < LOOKUP_INLINE_SENDS) {
+			l->send_off_us[l->nsend_ts++] = us;
+		} else {
+			if (!l->send_more)
+				l->send_more = xmalloc((LOOKUP_MAX_SENDS - LOOKUP_INLINE_SENDS) *
+						       sizeof(*l->send_more));
+			l->send_more[l->nsend_ts++ - LOOKUP_INLINE_SENDS] = us;
+		}
 	}
 	if (ts > l->last_send_ts)
 		l->last_send_ts = ts;

@@ -21,11 +21,32 @@ static void on_txn(void *ctx, const struct txn *t)
 		tx[ntx++] = *t;
 }
 
+/* send times, kept here: a lookup's send_more is the matcher's, freed
+ * when the callback returns */
+static uint32_t lk_send[64][LOOKUP_MAX_SENDS];
+
 static void on_lookup(void *ctx, const struct lookup *l)
 {
+	unsigned k;
+
 	(void)ctx;
-	if (nlk < 64)
-		lk[nlk++] = *l;
+	if (nlk < 64) {
+		for (k = 0; k < l->nsend_ts; k++)
+			lk_send[nlk][k] = lookup_send_off(l, k);
+		lk[nlk] = *l;
+		lk[nlk++].send_more = NULL;
+	}
+}
+
+/* send k of the lookup with this seq, in us after its first */
+static long long lk_send_off(uint64_t seq, unsigned k)
+{
+	int i;
+
+	for (i = 0; i < nlk; i++)
+		if (lk[i].seq == seq)
+			return k < lk[i].nsend_ts ? (long long)lk_send[i][k] : -1;
+	return -1;
 }
 
 static struct matcher *mt;
@@ -243,7 +264,24 @@ int main(void)
 	CHECK_EQ("lookups: first has two txns", 2, lk_seq(1)->txns);
 	CHECK_EQ("lookups: retry style new id", 1, lk_seq(1)->new_id);
 	CHECK_EQ("lookups: retry style new port", 1, lk_seq(1)->new_port);
-	CHECK_EQ("lookups: retry sent 2 s later", 2000000, lk_seq(1)->send_off_us[1]);
+	CHECK_EQ("lookups: retry sent 2 s later", 2000000, lk_send_off(1, 1));
+	/* send times past the inline ones (LOOKUP_INLINE_SENDS), up to
+	 * LOOKUP_MAX_SENDS: 20 sends of one query, 0.5 s apart, unanswered */
+	reset(0);
+	{
+		int k;
+
+		for (k = 0; k < 20; k++)
+			Q(1000 + 500 * k, (uint16_t)(30 + k), 5030, "many.example", 1);
+	}
+	matcher_finish(mt);
+	CHECK_EQ("send times: one lookup", 1, nlk);
+	CHECK_EQ("send times: 20 sends counted", 20, nlk ? lk[0].sends : 0);
+	CHECK_EQ("send times: the first LOOKUP_MAX_SENDS kept", LOOKUP_MAX_SENDS,
+		 nlk ? lk[0].nsend_ts : 0);
+	CHECK_EQ("send times: the fourth (inline)", 1500000, lk_send_off(1, 3));
+	CHECK_EQ("send times: the fifth (past inline)", 2000000, lk_send_off(1, 4));
+	CHECK_EQ("send times: the last kept", 7500000, lk_send_off(1, LOOKUP_MAX_SENDS - 1));
 	/* SERVFAIL does not end a lookup: the same A again joins it */
 	reset(0);
 	Q(1000, 20, 5020, "keydb-0.keydb", 1);
