@@ -34,7 +34,7 @@ static void insert(struct ptrmap_slot *s, uint32_t mask, uint64_t hash, void *p)
 
 void ptrmap_put(struct ptrmap *m, uint64_t hash, void *p)
 {
-	if (2 * (m->count + 1) > m->mask + 1 && m->mask + 1 < m->max_size) {
+	if (4 * (uint64_t)(m->count + 1) > 3 * (uint64_t)(m->mask + 1) && m->mask + 1 < m->max_size) {
 		uint32_t size = 2 * (m->mask + 1), i;
 		struct ptrmap_slot *ns = xcalloc_big(size * sizeof(*ns));
 
