@@ -68,6 +68,7 @@ static const struct detector_param params[] = {
 };
 
 #define RING_SLACK 3
+#define RING_MAX UINT16_MAX /* largest count in the 16-bit ring */
 #define MAX_KEYS 8192 /* < 65536: tag buckets hold key ids in 16 bits */
 #define KEPT 16
 #define EPISODES_KEPT 64
@@ -395,8 +396,13 @@ static void row_get(const struct state *s, const struct rkey *k, int64_t sec, ui
 	size_t at = (size_t)((uint64_t)sec % s->nslots) * NCOLS;
 	int c;
 
-	for (c = 0; c < NCOLS; c++)
-		row[c] = k->wide ? k->wide[at + c] : k->ring[at + c];
+	if (k->wide) {
+		for (c = 0; c < NCOLS; c++)
+			row[c] = k->wide[at + c];
+	} else {
+		for (c = 0; c < NCOLS; c++)
+			row[c] = k->ring[at + c];
+	}
 }
 
 static void row_clear(const struct state *s, struct rkey *k, int64_t sec)
@@ -409,23 +415,38 @@ static void row_clear(const struct state *s, struct rkey *k, int64_t sec)
 		memset(k->ring + at, 0, NCOLS * sizeof(*k->ring));
 }
 
-static void row_add(const struct state *s, struct rkey *k, int64_t sec, int col, uint32_t n)
+/* The ring in 32 bits from now on: a count is past 16. */
+static __attribute__((noinline)) void widen(const struct state *s, struct rkey *k)
 {
-	size_t at = (size_t)((uint64_t)sec % s->nslots) * NCOLS + (size_t)col, i;
+	size_t i;
 
-	if (!k->wide && k->ring[at] + (uint64_t)n > UINT16_MAX) {
-		k->wide = xmalloc((size_t)s->nslots * NCOLS * sizeof(*k->wide));
-		for (i = 0; i < (size_t)s->nslots * NCOLS; i++)
-			k->wide[i] = k->ring[i];
-	}
-	if (k->wide)
-		k->wide[at] += n;
-	else
-		k->ring[at] = (uint16_t)(k->ring[at] + n);
+	k->wide = xmalloc((size_t)s->nslots * NCOLS * sizeof(*k->wide));
+	for (i = 0; i < (size_t)s->nslots * NCOLS; i++)
+		k->wide[i] = k->ring[i];
 }
 
-static void ring_add(struct state *s, struct rkey *k, int64_t sec, int col, uint32_t n)
+/* The seconds before stop fall off the ring: they are final, feed them
+ * on. Out of line: ring_add() runs four times a transaction, this about
+ * once a second a key. */
+static __attribute__((noinline)) void ring_flush(struct state *s, struct rkey *k, int64_t stop)
 {
+	int64_t i, flushed = 0;
+
+	for (i = k->head; i < stop && flushed < s->nslots; i++, flushed++) {
+		uint32_t row[NCOLS];
+
+		row_get(s, k, i, row);
+		feed_second(s, k, i, row);
+		row_clear(s, k, i);
+	}
+	k->head = stop;
+}
+
+static __attribute__((noinline)) void ring_add_slow(struct state *s, struct rkey *k, int64_t sec,
+						   int col, uint32_t n)
+{
+	size_t at;
+
 	if (!k->ring_on) {
 		k->ring_on = 1;
 		k->head = k->maxsec = sec;
@@ -434,22 +455,41 @@ static void ring_add(struct state *s, struct rkey *k, int64_t sec, int col, uint
 		k->late++;
 		return;
 	}
-	if (sec >= k->head + s->nslots) {
-		int64_t stop = sec - s->nslots + 1, i, flushed = 0;
+	if (sec >= k->head + s->nslots)
+		ring_flush(s, k, sec - s->nslots + 1);
+	at = (size_t)((uint64_t)sec % s->nslots) * NCOLS + (size_t)col;
+	if (!k->wide) {
+		uint32_t v = k->ring[at] + n;
 
-		/* seconds falling off the ring are final: feed them on */
-		for (i = k->head; i < stop && flushed < s->nslots; i++, flushed++) {
-			uint32_t row[NCOLS];
-
-			row_get(s, k, i, row);
-			feed_second(s, k, i, row);
-			row_clear(s, k, i);
+		if (v <= RING_MAX && v >= n) {
+			k->ring[at] = (uint16_t)v;
+			goto out;
 		}
-		k->head = stop;
+		widen(s, k);
 	}
-	row_add(s, k, sec, col, n);
+	k->wide[at] += n;
+out:
 	if (sec > k->maxsec)
 		k->maxsec = sec;
+}
+
+/* Count n in column col of second sec: inline, the common case (a
+ * second in the ring, 16-bit counts that do not overflow) calls nothing,
+ * so it costs no saving of registers. */
+static inline void ring_add(struct state *s, struct rkey *k, int64_t sec, int col, uint32_t n)
+{
+	if (k->ring_on && !k->wide && sec >= k->head && sec < k->head + s->nslots) {
+		size_t at = (size_t)((uint64_t)sec % s->nslots) * NCOLS + (size_t)col;
+		uint32_t v = k->ring[at] + n;
+
+		if (v <= RING_MAX && v >= n) {
+			k->ring[at] = (uint16_t)v;
+			if (sec > k->maxsec)
+				k->maxsec = sec;
+			return;
+		}
+	}
+	ring_add_slow(s, k, sec, col, n);
 }
 
 static struct rkey *get_key(struct state *s, const uint8_t *kb, size_t klen, const struct txn *t,
