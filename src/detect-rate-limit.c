@@ -1035,11 +1035,13 @@ static void play_out(struct state *s, struct rkey *k, struct result *res)
 	res->ep_total = bc.total;
 	for (i = 0; i < 2; i++) {
 		tc[i] = k->tr[i];
-		/* the runs as well: the copies must not change the key's */
-		if (k->tr[i].run) {
+		/* the runs as well: the copies must not change (nor allocate)
+		 * the key's */
+		if (k->tr[i].run)
 			runs[i] = *k->tr[i].run;
-			tc[i].run = &runs[i];
-		}
+		else
+			memset(&runs[i], 0, sizeof(runs[i]));
+		tc[i].run = &runs[i];
 	}
 	for (sec = k->head; k->ring_on && sec <= k->maxsec; sec++) {
 		uint32_t row[NCOLS];
