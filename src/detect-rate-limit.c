@@ -197,11 +197,12 @@ struct bucket {
  * array load (dk_client()) and an address compare instead of hashing a
  * key of up to 35 bytes into the key table, which was the detector's
  * largest cost. Only an index: the key table still holds the keys (and
- * their order).
+ * their order). Key ids (16 bits: MAX_KEYS), not pointers: 8 bytes a
+ * client, not 32, and byid[] is small enough to stay in cache.
  */
 #define CIDX 4
 struct cidx {
-	struct rkey *k[CIDX];
+	uint16_t id[CIDX]; /* 0: none */
 };
 
 struct params {
@@ -916,8 +917,8 @@ static struct rkey *find_key(struct state *s, struct cidx *ci, const struct txn 
 	size_t n;
 	int i;
 
-	for (i = 0; ci && i < CIDX && ci->k[i]; i++) {
-		k = ci->k[i];
+	for (i = 0; ci && i < CIDX && ci->id[i]; i++) {
+		k = s->byid[ci->id[i] - 1];
 		if (k->kind == kind && addr_eq(&k->server, &t->server) &&
 		    (kind == KIND_CLIENT || k->ifindex == t->ifindex))
 			return k;
@@ -933,8 +934,8 @@ static struct rkey *find_key(struct state *s, struct cidx *ci, const struct txn 
 	k = get_key(s, kb, n, t, kind);
 	if (k && ci) {
 		/* newest first; the oldest falls out of a full index */
-		memmove(ci->k + 1, ci->k, (CIDX - 1) * sizeof(*ci->k));
-		ci->k[0] = k;
+		memmove(ci->id + 1, ci->id, (CIDX - 1) * sizeof(*ci->id));
+		ci->id[0] = (uint16_t)k->id;
 	}
 	return k;
 }
