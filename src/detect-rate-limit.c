@@ -144,21 +144,24 @@ struct rkey {
 /*
  * Examples: the first unanswered queries, the latest one, the latest answer.
  * Kept as what txn_describe() needs (the name by reference), described only
- * for the keys that get a finding: 56 bytes an example, not a 192-byte
+ * for the keys that get a finding: 48 bytes an example, not a 192-byte
  * struct evidence with its text, and no name conversion while counting.
+ * Only the answered one has a response frame (kept beside it): 256 bytes
+ * a key, was 288 with one in each.
  */
 #define EX_FIRST 3
 struct ex {
 	uint64_t seq;
 	ts_t ts, dur; /* first send; to the answer, or to the last send */
 	struct name *qname;
-	struct frameref q, r;
+	struct frameref q;
 	uint16_t qtype, resp_flags, retrans;
 	uint8_t status;
 };
 
 struct keyex {
-	struct ex first[EX_FIRST], last_lost, last_ans;
+	struct ex first[EX_FIRST], last_lost, last_ans; /* unanswered, but last_ans */
+	struct frameref last_ans_r;
 	uint8_t nfirst, have_lost, have_ans;
 };
 
@@ -526,14 +529,10 @@ static void set_ex(struct ex *e, const struct txn *t)
 	e->seq = t->seq;
 	e->ts = t->first_ts;
 	e->q = t->qframe;
-	if (t->status == TXN_ANSWERED) {
-		e->r = t->rframe;
+	if (t->status == TXN_ANSWERED)
 		e->dur = t->resp_ts - t->first_ts;
-	} else {
-		e->r.file = 0;
-		e->r.frame = 0;
+	else
 		e->dur = t->last_ts - t->first_ts;
-	}
 	e->qtype = t->qtype;
 	e->resp_flags = t->resp_flags;
 	e->retrans = t->retrans;
@@ -569,6 +568,7 @@ static void keep_example(struct rkey *k, const struct txn *t)
 	if (t->status == TXN_ANSWERED) {
 		if (k->ex && (!k->ex->have_ans || stale(&k->ex->last_ans, t))) {
 			set_ex(&k->ex->last_ans, t);
+			k->ex->last_ans_r = t->rframe;
 			k->ex->have_ans = 1;
 		}
 		return;
@@ -1153,31 +1153,33 @@ static int within(const struct ex *e, int64_t from, int64_t to)
 	return e->ts / NS_PER_SEC >= from && e->ts / NS_PER_SEC <= to;
 }
 
-static void add_ex(struct finding *f, const struct ex *e)
+/* r: the response's frame; { 0, 0 } for an unanswered example */
+static void add_ex(struct finding *f, const struct ex *e, struct frameref r)
 {
 	char what[sizeof(f->ev[0].what)];
 
 	ex_describe(e, what, sizeof(what));
-	finding_evidence_raw(f, e->seq, e->ts, e->q, e->r, what);
+	finding_evidence_raw(f, e->seq, e->ts, e->q, r, what);
 }
 
 /* Examples inside [from, to] (seconds); the first unanswered query if none is. */
 static void evidence(struct finding *f, const struct rkey *k, int64_t from, int64_t to)
 {
 	const struct keyex *x = k->ex;
+	const struct frameref none = { 0, 0 };
 	int i;
 
 	if (!x)
 		return;
 	for (i = 0; i < x->nfirst; i++)
 		if (within(&x->first[i], from, to))
-			add_ex(f, &x->first[i]);
+			add_ex(f, &x->first[i], none);
 	if (x->have_lost && within(&x->last_lost, from, to))
-		add_ex(f, &x->last_lost);
+		add_ex(f, &x->last_lost, none);
 	if (x->have_ans && within(&x->last_ans, from, to))
-		add_ex(f, &x->last_ans);
+		add_ex(f, &x->last_ans, x->last_ans_r);
 	if (!f->nev && x->nfirst)
-		add_ex(f, &x->first[0]);
+		add_ex(f, &x->first[0], none);
 }
 
 static void tags_note(const struct state *s, struct finding *f)
