@@ -19,7 +19,7 @@
  *
  * Bounded: one series of buckets; a capped kmap per client (dk_clients:
  * an array load per lookup, not a hash lookup); a capped table of compact
- * records per name (struct ntab: 16,384 names in 0.8 MB, not 1.3 MB as a
+ * records per name (struct ntab: 16,384 names in 0.75 MB, not 1.3 MB as a
  * kmap, on the bench trace); the retried lookups go through a capped list
  * of their seqs.
  *
@@ -42,6 +42,7 @@
 #include "series.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,21 +65,21 @@ struct lcnt {
 };
 
 /*
- * Queries sent per retried name, at most cap of them (the first seen): a record is the count, the server id (0 here), the
- * length and the wire form (40 bytes for a 30-byte name, where a kmap entry
- * took 104 with its bucket and order slots), in 64 KB chunks, found through
- * an open-addressed index of 4-byte record references (load at most 1/2).
- * The name's hash comes with it: nothing is hashed here.
+ * Queries sent per retried name, at most cap of them (the first seen): a
+ * record is the count, the length and the wire form (40 bytes for a
+ * 30-byte name, where a kmap entry took 104 with its bucket and order
+ * slots), in 64 KB chunks, found through an open-addressed index of 4-byte
+ * record references (load at most 1/2). The name's hash comes with it:
+ * nothing is hashed here.
  */
 struct nrec {
 	uint64_t n;
-	uint32_t sid;
 	uint8_t len;
 	uint8_t wire[];
 };
 
 #define NCHUNK (65536 - 64)
-#define NREC_SIZE(len) ((sizeof(struct nrec) + (len) + 7) & ~(size_t)7)
+#define NREC_SIZE(len) ((offsetof(struct nrec, wire) + (len) + 7) & ~(size_t)7)
 
 struct ntab {
 	uint8_t **chunk;   /* nchunk chunks of NCHUNK bytes */
@@ -93,9 +94,9 @@ static struct nrec *ntab_rec(const struct ntab *t, uint32_t ref)
 	return (struct nrec *)(t->chunk[ref >> 16] + (size_t)(ref & 0xffff) * 8);
 }
 
-static uint32_t ntab_hash(uint64_t name_hash, uint32_t sid)
+static uint32_t ntab_hash(uint64_t name_hash)
 {
-	return (uint32_t)(hash_mix(name_hash ^ sid) >> 32);
+	return (uint32_t)(hash_mix(name_hash) >> 32);
 }
 
 static void ntab_grow(struct ntab *t)
@@ -109,7 +110,7 @@ static void ntab_grow(struct ntab *t)
 		if (!t->ix[i])
 			continue;
 		r = ntab_rec(t, t->ix[i]);
-		for (j = ntab_hash(hash_bytes(r->wire, r->len, 0), r->sid) & nmask; nix[j];
+		for (j = ntab_hash(hash_bytes(r->wire, r->len, 0)) & nmask; nix[j];
 		     j = (j + 1) & nmask)
 			;
 		nix[j] = t->ix[i];
@@ -119,22 +120,28 @@ static void ntab_grow(struct ntab *t)
 	t->mask = nmask;
 }
 
-/* The record of (sid, name), a new one if there is room; NULL past cap. */
-static struct nrec *ntab_get(struct ntab *t, uint32_t sid, const struct name *nm)
+/* The record of a name, a new one if there is room; NULL past cap. */
+static struct nrec *ntab_get(struct ntab *t, const struct name *nm)
 {
 	uint32_t h, i, size = (uint32_t)NREC_SIZE(nm->len);
 	struct nrec *r;
 
-	if (2 * (t->count + 1) > t->mask + 1)
+	if (!t->ix)
 		ntab_grow(t);
-	h = ntab_hash(nm->hash, sid);
+	h = ntab_hash(nm->hash);
 	for (i = h & t->mask; t->ix[i]; i = (i + 1) & t->mask) {
 		r = ntab_rec(t, t->ix[i]);
-		if (r->sid == sid && r->len == nm->len && !memcmp(r->wire, nm->wire, nm->len))
+		if (r->len == nm->len && !memcmp(r->wire, nm->wire, nm->len))
 			return r;
 	}
 	if (t->count >= t->cap)
 		return NULL;
+	if (2 * (t->count + 1) > t->mask + 1) {
+		/* grown only to insert: a full table stays at its size */
+		ntab_grow(t);
+		for (i = h & t->mask; t->ix[i]; i = (i + 1) & t->mask)
+			;
+	}
 	if (!t->nchunk || t->used + size > NCHUNK) {
 		t->chunk = xrealloc(t->chunk, (t->nchunk + 1) * sizeof(*t->chunk));
 		t->chunk[t->nchunk++] = xmalloc(NCHUNK);
@@ -142,7 +149,6 @@ static struct nrec *ntab_get(struct ntab *t, uint32_t sid, const struct name *nm
 	}
 	r = (struct nrec *)(t->chunk[t->nchunk - 1] + t->used);
 	r->n = 0;
-	r->sid = sid;
 	r->len = nm->len;
 	memcpy(r->wire, nm->wire, nm->len);
 	t->ix[i] = 1 + ((t->nchunk - 1) << 16 | t->used / 8);
@@ -353,7 +359,7 @@ static void lookup(void *st, const struct lookup *l)
 	c->sends += l->sends;
 	if (l->sends < 2)
 		return;
-	nr = ntab_get(&s->names, 0, l->qname);
+	nr = ntab_get(&s->names, l->qname);
 	if (nr)
 		nr->n += l->sends;
 	if (s->nretried < RETRIED_MAX) {

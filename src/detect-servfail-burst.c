@@ -35,6 +35,7 @@
 #include "tagbuf.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,11 +85,12 @@ struct srv {
 };
 
 /*
- * Failures per server and name, at most cap of them (the first seen): a record is the count, the server id, the
- * length and the wire form (40 bytes for a 30-byte name, where a kmap entry
- * took 104 with its bucket and order slots), in 64 KB chunks, found through
- * an open-addressed index of 4-byte record references (load at most 1/2).
- * The name's hash comes with it: nothing is hashed here.
+ * Failures per server and name, at most cap of them (the first seen): a
+ * record is the count, the server id, the length and the wire form (48
+ * bytes for a 30-byte name, where a kmap entry keyed by server address and
+ * name took 112 with its bucket and order slots), in 64 KB chunks, found
+ * through an open-addressed index of 4-byte record references (load at
+ * most 1/2). The name's hash comes with it: nothing is hashed here.
  */
 struct nrec {
 	uint64_t n;
@@ -98,7 +100,7 @@ struct nrec {
 };
 
 #define NCHUNK (65536 - 64)
-#define NREC_SIZE(len) ((sizeof(struct nrec) + (len) + 7) & ~(size_t)7)
+#define NREC_SIZE(len) ((offsetof(struct nrec, wire) + (len) + 7) & ~(size_t)7)
 
 struct ntab {
 	uint8_t **chunk;   /* nchunk chunks of NCHUNK bytes */
@@ -145,7 +147,7 @@ static struct nrec *ntab_get(struct ntab *t, uint32_t sid, const struct name *nm
 	uint32_t h, i, size = (uint32_t)NREC_SIZE(nm->len);
 	struct nrec *r;
 
-	if (2 * (t->count + 1) > t->mask + 1)
+	if (!t->ix)
 		ntab_grow(t);
 	h = ntab_hash(nm->hash, sid);
 	for (i = h & t->mask; t->ix[i]; i = (i + 1) & t->mask) {
@@ -155,6 +157,12 @@ static struct nrec *ntab_get(struct ntab *t, uint32_t sid, const struct name *nm
 	}
 	if (t->count >= t->cap)
 		return NULL;
+	if (2 * (t->count + 1) > t->mask + 1) {
+		/* grown only to insert: a full table stays at its size */
+		ntab_grow(t);
+		for (i = h & t->mask; t->ix[i]; i = (i + 1) & t->mask)
+			;
+	}
 	if (!t->nchunk || t->used + size > NCHUNK) {
 		t->chunk = xrealloc(t->chunk, (t->nchunk + 1) * sizeof(*t->chunk));
 		t->chunk[t->nchunk++] = xmalloc(NCHUNK);
