@@ -16,8 +16,9 @@
  * Streaming and bounded: answers reach us in capture order, so each server
  * keeps only its current second and current run; finished bursts are kept
  * (BURSTS_KEPT per server, all of them counted). Servers are a capped kmap;
- * failing names a capped table of compact records (struct ntab: 0.55 MB,
- * not 0.98 MB as a kmap, for the bench trace's 11,600 failing names).
+ * failing names a capped table of compact records (struct ntab: 0.7 MB,
+ * not about 1.2 MB as a kmap, for the bench trace's 13,200 failing server
+ * and name pairs).
  *
  * Failing transactions to tag are known only at the end (the bursts): each
  * leaves a record of its seq, second and server id as varint-coded deltas
