@@ -649,28 +649,39 @@ static int cmp_nrec(const void *a, const void *b)
 	return memcmp(x->wire, y->wire, x->len);
 }
 
-/* the names, most retried lookups first (as list_top() has them) */
+/* The names, most retried lookups first (as list_top() has them): the
+ * first FINDING_MAX_AFFECTED picked in one pass, not all of them sorted. */
 static void list_names(struct state *s, struct finding *f, struct sbuf *line)
 {
-	struct nrec **e = xmalloc(((size_t)s->names.count + 1) * sizeof(*e));
-	size_t i, n = 0;
+	struct nrec *top[FINDING_MAX_AFFECTED];
+	size_t i, k, ntop = 0, n = 0;
 
-	for (i = 0; s->names.ix && i <= s->names.mask; i++)
-		if (s->names.ix[i])
-			e[n++] = ntab_rec(&s->names, s->names.ix[i]);
-	qsort(e, n, sizeof(*e), cmp_nrec);
-	for (i = 0; i < n && i < FINDING_MAX_AFFECTED; i++) {
+	for (i = 0; s->names.ix && i <= s->names.mask; i++) {
+		struct nrec *r;
+
+		if (!s->names.ix[i])
+			continue;
+		r = ntab_rec(&s->names, s->names.ix[i]);
+		n++;
+		if (ntop == FINDING_MAX_AFFECTED && cmp_nrec(&r, &top[ntop - 1]) >= 0)
+			continue;
+		/* insert in order; the last falls out of a full list */
+		k = ntop < FINDING_MAX_AFFECTED ? ntop++ : FINDING_MAX_AFFECTED - 1;
+		for (; k > 0 && cmp_nrec(&r, &top[k - 1]) < 0; k--)
+			top[k] = top[k - 1];
+		top[k] = r;
+	}
+	for (i = 0; i < ntop; i++) {
 		struct sbuf nb = SBUF_INIT;
 
-		name_to_text(e[i]->wire, e[i]->len, &nb);
+		name_to_text(top[i]->wire, top[i]->len, &nb);
 		finding_affected(f->names, &f->nnames, nb.buf);
 		if (i < 5)
-			sbuf_addf(line, "%s%s (%" PRIu64 ")", i ? ", " : "", nb.buf, e[i]->n);
+			sbuf_addf(line, "%s%s (%" PRIu64 ")", i ? ", " : "", nb.buf, top[i]->n);
 		sbuf_release(&nb);
 	}
 	if (n > 5)
 		sbuf_addf(line, ", ... %zu in all", n);
-	free(e);
 }
 
 /* affected addresses, most retried lookups first */
