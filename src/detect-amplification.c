@@ -17,18 +17,22 @@
  * Per client matters: on a resolver's host, its upstream side (many sends
  * per lookup) and its clients' side (one) are different clients.
  *
- * Bounded: one series of buckets; capped kmaps per client (dk_clients:
- * an array load per lookup, not a hash lookup) and per name; the retried
- * lookups go through a capped list of their seqs.
+ * Bounded: one series of buckets; a capped kmap per client (dk_clients:
+ * an array load per lookup, not a hash lookup); a capped table of compact
+ * records per name (struct ntab: 16,384 names in 0.75 MB, not 1.3 MB as a
+ * kmap, on the bench trace); the retried lookups go through a capped list
+ * of their seqs.
  *
  * Transactions to tag: only those of retried lookups can be, so a
  * transaction whose lookup sent it alone and ends with it (a final answer)
  * leaves no tag record; the others do (a lookup still open after its only
- * query may yet be retried). Records are varint-coded deltas of seq, bucket
- * and lookup seq (about 5 bytes, not a 16-byte tagbuf record for every
- * transaction), at most TAG_BYTES of them. On the 2 M-packet bench trace
- * (1 M transactions, 62,000 retried lookups) this took the detector from
- * 16 MB of tag records to about 0.6 MB.
+ * query may yet be retried). Records are varint-coded deltas of seq and
+ * lookup seq, and of the bucket where it changes (5 bytes, was 5.6, not a
+ * 16-byte tagbuf record for every transaction), at most TAG_BYTES of them,
+ * in 64 KB chunks filled to the end (an array grown by half stood up to a
+ * third empty). On the 2 M-packet bench trace (1 M transactions, 62,000
+ * retried lookups) this took the detector from 16 MB of tag records to
+ * about 0.6 MB.
  */
 #include "config.h"
 #include "detect.h"
@@ -38,6 +42,7 @@
 #include "series.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,6 +64,99 @@ struct lcnt {
 	uint64_t sends, lookups; /* sends first: dk_sorted sorts by it */
 };
 
+/*
+ * Queries sent per retried name, at most cap of them (the first seen): a
+ * record is the count, the length and the wire form (40 bytes for a
+ * 30-byte name, where a kmap entry took 104 with its bucket and order
+ * slots), in 64 KB chunks, found through an open-addressed index of 4-byte
+ * record references (load at most 1/2). The name's hash comes with it:
+ * nothing is hashed here.
+ */
+struct nrec {
+	uint64_t n;
+	uint8_t len;
+	uint8_t wire[];
+};
+
+#define NCHUNK (65536 - 64)
+#define NREC_SIZE(len) ((offsetof(struct nrec, wire) + (len) + 7) & ~(size_t)7)
+
+struct ntab {
+	uint8_t **chunk;   /* nchunk chunks of NCHUNK bytes */
+	uint32_t nchunk, used; /* bytes used in the last chunk */
+	uint32_t *ix;	   /* 0: empty; else 1 + chunk << 16 | offset / 8 */
+	uint32_t mask, count, cap;
+};
+
+static struct nrec *ntab_rec(const struct ntab *t, uint32_t ref)
+{
+	ref--;
+	return (struct nrec *)(t->chunk[ref >> 16] + (size_t)(ref & 0xffff) * 8);
+}
+
+static uint32_t ntab_hash(uint64_t name_hash)
+{
+	return (uint32_t)(hash_mix(name_hash) >> 32);
+}
+
+static void ntab_grow(struct ntab *t)
+{
+	uint32_t nmask = t->mask ? 2 * t->mask + 1 : 1023, i, j, *nix;
+
+	nix = xcalloc((size_t)nmask + 1, sizeof(*nix));
+	for (i = 0; t->ix && i <= t->mask; i++) {
+		const struct nrec *r;
+
+		if (!t->ix[i])
+			continue;
+		r = ntab_rec(t, t->ix[i]);
+		for (j = ntab_hash(hash_bytes(r->wire, r->len, 0)) & nmask; nix[j];
+		     j = (j + 1) & nmask)
+			;
+		nix[j] = t->ix[i];
+	}
+	free(t->ix);
+	t->ix = nix;
+	t->mask = nmask;
+}
+
+/* The record of a name, a new one if there is room; NULL past cap. */
+static struct nrec *ntab_get(struct ntab *t, const struct name *nm)
+{
+	uint32_t h, i, size = (uint32_t)NREC_SIZE(nm->len);
+	struct nrec *r;
+
+	if (!t->ix)
+		ntab_grow(t);
+	h = ntab_hash(nm->hash);
+	for (i = h & t->mask; t->ix[i]; i = (i + 1) & t->mask) {
+		r = ntab_rec(t, t->ix[i]);
+		if (r->len == nm->len && !memcmp(r->wire, nm->wire, nm->len))
+			return r;
+	}
+	if (t->count >= t->cap)
+		return NULL;
+	if (2 * (t->count + 1) > t->mask + 1) {
+		/* grown only to insert: a full table stays at its size */
+		ntab_grow(t);
+		for (i = h & t->mask; t->ix[i]; i = (i + 1) & t->mask)
+			;
+	}
+	if (!t->nchunk || t->used + size > NCHUNK) {
+		t->chunk = xrealloc(t->chunk, (t->nchunk + 1) * sizeof(*t->chunk));
+		t->chunk[t->nchunk++] = xmalloc(NCHUNK);
+		t->used = 0;
+	}
+	r = (struct nrec *)(t->chunk[t->nchunk - 1] + t->used);
+	r->n = 0;
+	r->len = nm->len;
+	memcpy(r->wire, nm->wire, nm->len);
+	t->ix[i] = 1 + ((t->nchunk - 1) << 16 | t->used / 8);
+	t->used += size;
+	t->count++;
+	return r;
+}
+
 /* The tag record stream (see the top). */
 #define TAG_BYTES (16u << 20)
 struct tagrec1 {
@@ -67,9 +165,16 @@ struct tagrec1 {
 	uint32_t lseq;	/* low 32 bits of its lookup's seq */
 };
 
+#define TAGCHUNK (65536 - 64) /* with its header and malloc's: 64 KB */
+struct tagchunk {
+	struct tagchunk *next;
+	uint32_t n;
+	uint8_t b[TAGCHUNK];
+};
+
 struct tagstream {
-	uint8_t *b;
-	size_t n, alloc;
+	struct tagchunk *head, *tail;
+	size_t n; /* bytes in all */
 	uint64_t prev_seq;
 	int64_t prev_bucket;
 	uint32_t prev_lseq;
@@ -90,9 +195,9 @@ struct state {
 	struct series b;
 	uint64_t lookups, sends;
 	struct dk_clients clients;
-	struct kmap names;
+	struct ntab names;
 	struct tagstream tags;
-	uint32_t *retried; /* low 32 bits of retried lookups' seqs, in finish order */
+	uint32_t *retried; /* low 32 bits of retried lookups' seqs (finish() sorts them) */
 	size_t nretried, aretried;
 	uint64_t retried_dropped;
 	struct example ex[EXAMPLES]; /* the lookups with the most sends */
@@ -108,7 +213,7 @@ static void *init(struct detect_ctx *dc)
 	s->bucket = b < 1 ? 1 : b > 86400 ? 86400 : (uint32_t)b;
 	series_init(&s->b, NCOLS);
 	dk_clients_init(&s->clients, dc, sizeof(struct lcnt), 65536);
-	kmap_init(&s->names, sizeof(struct lcnt), 16384);
+	s->names.cap = 16384;
 
 	return s;
 }
@@ -125,41 +230,70 @@ static ts_t bucket_ts(const struct state *s, ts_t ts)
 
 static void tag_put(struct tagstream *ts, uint64_t seq, int64_t bucket, uint32_t lseq)
 {
+	struct tagchunk *c = ts->tail;
 	uint8_t *p;
 
 	if (ts->n + TAGREC_MAX > TAG_BYTES) {
 		ts->dropped++;
 		return;
 	}
-	if (ts->n + TAGREC_MAX > ts->alloc) {
-		ts->alloc = ts->alloc ? ts->alloc + ts->alloc / 2 : 16384;
-		ts->b = xrealloc(ts->b, ts->alloc);
+	if (!c || c->n + TAGREC_MAX > TAGCHUNK) {
+		c = xmalloc(sizeof(*c));
+		c->next = NULL;
+		c->n = 0;
+		if (ts->tail)
+			ts->tail->next = c;
+		else
+			ts->head = c;
+		ts->tail = c;
 	}
-	p = ts->b + ts->n;
+	p = c->b + c->n;
 	p = dk_put_varint(p, dk_zigzag((int64_t)(seq - ts->prev_seq)));
-	p = dk_put_varint(p, dk_zigzag(bucket - ts->prev_bucket));
-	p = dk_put_varint(p, dk_zigzag((int32_t)(lseq - ts->prev_lseq)));
-	ts->n = (size_t)(p - ts->b);
+	/* the bucket only when it changes (a flag below the lookup seq):
+	 * most records share their predecessor's, and its 0 was a byte */
+	p = dk_put_varint(p, dk_zigzag((int32_t)(lseq - ts->prev_lseq)) << 1 |
+				     (bucket != ts->prev_bucket));
+	if (bucket != ts->prev_bucket)
+		p = dk_put_varint(p, dk_zigzag(bucket - ts->prev_bucket));
+	ts->n += (size_t)(p - c->b) - c->n;
+	c->n = (uint32_t)(p - c->b);
 	ts->prev_seq = seq;
 	ts->prev_bucket = bucket;
 	ts->prev_lseq = lseq;
 }
 
-/* Walking the records: start from a zeroed r and *pos = 0. */
-static int tag_next(const struct tagstream *ts, size_t *pos, struct tagrec1 *r)
+/* Walking the records: start from a zeroed w. */
+struct tagwalk {
+	const struct tagchunk *c;
+	uint32_t pos;
+	int started;
+};
+
+static int tag_next(const struct tagstream *ts, struct tagwalk *w, struct tagrec1 *r)
 {
-	const uint8_t *p = ts->b + *pos;
+	const uint8_t *p;
 	uint64_t v;
 
-	if (*pos >= ts->n)
+	if (!w->started) {
+		w->c = ts->head;
+		w->started = 1;
+	}
+	if (w->c && w->pos >= w->c->n) {
+		w->c = w->c->next;
+		w->pos = 0;
+	}
+	if (!w->c)
 		return 0;
+	p = w->c->b + w->pos;
 	p = dk_get_varint(p, &v);
 	r->seq += (uint64_t)dk_unzigzag(v);
 	p = dk_get_varint(p, &v);
-	r->bucket += dk_unzigzag(v);
-	p = dk_get_varint(p, &v);
-	r->lseq += (uint32_t)dk_unzigzag(v);
-	*pos = (size_t)(p - ts->b);
+	r->lseq += (uint32_t)dk_unzigzag(v >> 1);
+	if (v & 1) {
+		p = dk_get_varint(p, &v);
+		r->bucket += dk_unzigzag(v);
+	}
+	w->pos = (uint32_t)(p - w->c->b);
 	return 1;
 }
 
@@ -213,6 +347,7 @@ static void keep_example(struct state *s, const struct lookup *l)
 static void lookup(void *st, const struct lookup *l)
 {
 	struct state *s = st;
+	struct nrec *nr;
 	struct lcnt *c;
 
 	s->lookups++;
@@ -224,9 +359,9 @@ static void lookup(void *st, const struct lookup *l)
 	c->sends += l->sends;
 	if (l->sends < 2)
 		return;
-	c = kmap_get(&s->names, l->qname->wire, l->qname->len, NULL);
-	c->lookups++;
-	c->sends += l->sends;
+	nr = ntab_get(&s->names, l->qname);
+	if (nr)
+		nr->n += l->sends;
 	if (s->nretried < RETRIED_MAX) {
 		if (s->nretried == s->aretried) {
 			s->aretried = s->aretried ? 2 * s->aretried : 1024;
@@ -266,10 +401,11 @@ static void tag_retried(struct state *s, const uint32_t *hot, uint32_t nhot,
 			const uint32_t *sorted)
 {
 	struct tagrec1 t;
-	size_t pos = 0;
+	struct tagwalk w;
 
 	memset(&t, 0, sizeof(t));
-	while (tag_next(&s->tags, &pos, &t)) {
+	memset(&w, 0, sizeof(w));
+	while (tag_next(&s->tags, &w, &t)) {
 		int64_t row = t.bucket - s->b.t0;
 
 		if (nhot) {
@@ -285,6 +421,47 @@ static void tag_retried(struct state *s, const uint32_t *hot, uint32_t nhot,
 	}
 }
 
+/* most queries first; ties by name, as dk_sorted() had them */
+static int cmp_nrec(const void *a, const void *b)
+{
+	const struct nrec *x = *(const struct nrec *const *)a, *y = *(const struct nrec *const *)b;
+	int c;
+
+	if (x->n != y->n)
+		return x->n > y->n ? -1 : 1;
+	c = memcmp(x->wire, y->wire, MIN(x->len, y->len));
+	if (c)
+		return c;
+	return (int)x->len - (int)y->len;
+}
+
+#define TOP_NAMES 5
+
+/* The TOP_NAMES names with the most queries (*n of them; caller frees). */
+static struct nrec **top_names(const struct state *s, size_t *n)
+{
+	struct nrec **top = xcalloc(TOP_NAMES + 1, sizeof(*top));
+	uint32_t i;
+	size_t k;
+
+	*n = 0;
+	for (i = 0; s->names.ix && i <= s->names.mask; i++) {
+		struct nrec *r;
+
+		if (!s->names.ix[i])
+			continue;
+		r = ntab_rec(&s->names, s->names.ix[i]);
+		if (*n == TOP_NAMES && cmp_nrec(&r, &top[TOP_NAMES - 1]) >= 0)
+			continue;
+		/* insert in order; the last falls out of a full list */
+		k = *n < TOP_NAMES ? (*n)++ : TOP_NAMES - 1;
+		for (; k > 0 && cmp_nrec(&r, &top[k - 1]) < 0; k--)
+			top[k] = top[k - 1];
+		top[k] = r;
+	}
+	return top;
+}
+
 #define SHOW_BUCKETS 60
 #define MAX_HOT 256
 
@@ -297,11 +474,12 @@ static void finish(void *st, struct findings *out)
 	double crit = detect_param(dc, "amplification", "critical_ratio");
 	double growth = detect_param(dc, "amplification", "growth");
 	double *judged = xcalloc(s->b.n + 1, sizeof(*judged)), base = 0, peak = 0, worst;
-	uint32_t *hot = xcalloc(MIN(s->b.n, MAX_HOT) + 1, sizeof(*hot)), *sorted = NULL;
+	uint32_t *hot = xcalloc(MIN(s->b.n, MAX_HOT) + 1, sizeof(*hot));
 	uint32_t nj = 0, nhot = 0, nhot_all = 0, r;
-	struct kmap_ent **ce = NULL, **ne = NULL;
+	struct kmap_ent **ce = NULL;
+	struct nrec **ne = NULL;
 	uint64_t extra = 0, cextra = 0;
-	size_t i, nflag = 0;
+	size_t i, nflag = 0, nne;
 	struct finding *f;
 	char t1[40], buf[64];
 	int sev;
@@ -405,11 +583,11 @@ static void finish(void *st, struct findings *out)
 			  i ? ", " : "", buf, c->lookups, c->sends, ra);
 	}
 	sbuf_addstr(&f->json, "]");
-	ne = dk_sorted(&s->names, 0);
-	for (i = 0; i < s->names.count && i < 5; i++) {
+	ne = top_names(s, &nne);
+	for (i = 0; i < nne; i++) {
 		struct sbuf nb = SBUF_INIT;
 
-		name_to_text(ne[i]->key, (uint8_t)ne[i]->klen, &nb);
+		name_to_text(ne[i]->wire, ne[i]->len, &nb);
 		finding_affected(f->names, &f->nnames, nb.buf);
 		sbuf_release(&nb);
 	}
@@ -434,12 +612,13 @@ static void finish(void *st, struct findings *out)
 	for (i = 0; i < (size_t)s->nex; i++) {
 		struct frameref none = { 0, 0 };
 		struct tagrec1 t;
+		struct tagwalk w;
 		uint64_t seq = 0;
-		size_t pos = 0;
 
 		/* the lookup's first transaction, for `dnsvet tx` */
 		memset(&t, 0, sizeof(t));
-		while (tag_next(&s->tags, &pos, &t))
+		memset(&w, 0, sizeof(w));
+		while (tag_next(&s->tags, &w, &t))
 			if (t.lseq == s->ex[i].lseq && (!seq || t.seq < seq))
 				seq = t.seq;
 		finding_evidence_raw(f, seq, s->ex[i].ts, s->ex[i].first, none, s->ex[i].what);
@@ -447,13 +626,13 @@ static void finish(void *st, struct findings *out)
 	if (s->tags.dropped || s->retried_dropped)
 		sbuf_addstr(&f->details, "    (tags: not every retried transaction is tagged; table caps)\n");
 	/* tags: the transactions of retried lookups, in the flagged buckets */
-	sorted = xmalloc((s->nretried + 1) * sizeof(*sorted));
+	/* sorted in place: the list is a set to everything (lookups only
+	 * append to it), and a sorted copy was 0.25 MB more at the end of the
+	 * bench trace */
 	if (s->nretried)
-		memcpy(sorted, s->retried, s->nretried * sizeof(*sorted));
-	qsort(sorted, s->nretried, sizeof(*sorted), cmp_u32);
-	tag_retried(s, hot, nhot, sorted);
+		qsort(s->retried, s->nretried, sizeof(*s->retried), cmp_u32);
+	tag_retried(s, hot, nhot, s->retried);
 out:
-	free(sorted);
 	free(ce);
 	free(ne);
 	free(hot);
@@ -463,11 +642,20 @@ out:
 static void destroy(void *st)
 {
 	struct state *s = st;
+	uint32_t i;
 
 	series_free(&s->b);
 	dk_clients_free(&s->clients);
-	kmap_free(&s->names);
-	free(s->tags.b);
+	for (i = 0; i < s->names.nchunk; i++)
+		free(s->names.chunk[i]);
+	free(s->names.chunk);
+	free(s->names.ix);
+	while (s->tags.head) {
+		struct tagchunk *c = s->tags.head;
+
+		s->tags.head = c->next;
+		free(c);
+	}
 	free(s->retried);
 	free(s);
 }

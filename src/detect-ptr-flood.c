@@ -16,13 +16,18 @@
  * open when the capture ended counts as "no answer" here, and the details
  * say how many of those there were: a flood against a limit leaves many.
  *
- * Bounded: one per-second series; capped kmaps for clients, servers and /24
- * networks, a fixed 65,536-entry table for /16s; a few examples. PTR
+ * Bounded: one per-second series; capped kmaps for clients and servers; a
+ * capped open-addressed table of /24 networks (16 bytes a slot, at most
+ * half full: 128 KB for the bench trace's /24s, 262 KB as a kmap); the /16
+ * counts come from the /24 table, and only once that is full from a fixed
+ * 65,536-entry table of their own, filled from it then (it cost 256 KB
+ * from the first IPv4 PTR query on); a few examples. PTR
  * transactions to tag are known only at the end (the windows); each leaves
  * a record of its seq and second as varint-coded deltas from the record
  * before (2 to 4 bytes, not a 16-byte tagbuf record: 0.3 MB, not 2 MB, for
  * the 106,000 PTR transactions of the 2 M-packet bench trace), at most
- * TAGBUF_DEFAULT_CAP records, as before.
+ * TAGBUF_DEFAULT_CAP records, as before, in 64 KB chunks filled to the end
+ * (grown by half, the array stood up to a third empty: 420 KB then).
  */
 #include "config.h"
 #include "detect.h"
@@ -55,18 +60,33 @@ struct ecnt {
 	uint64_t ptr, sf, noans;
 };
 
-struct ncnt {
+/* A /24 network: k = its address >> 8, plus 1 (0: an empty slot). */
+struct n24 {
+	uint32_t k;
 	uint64_t n;
+};
+
+struct nets {
+	struct n24 *v;
+	uint32_t mask, count, cap;
+	uint64_t overflowed; /* addresses in /24s past the cap */
 };
 
 struct window {
 	uint32_t r0, r1; /* series rows, inclusive */
 };
 
-/* The tag records (see the top). */
+/* The tag records (see the top): a list of chunks, each filled with whole
+ * records up to TAGREC_MAX bytes from its end. */
+#define TAGCHUNK (65536 - 64) /* with its header and malloc's: 64 KB */
+struct tagchunk {
+	struct tagchunk *next;
+	uint32_t n;
+	uint8_t b[TAGCHUNK];
+};
+
 struct tagstream {
-	uint8_t *b;
-	size_t n, alloc;
+	struct tagchunk *head, *tail;
 	uint64_t nrec, dropped;
 	uint64_t prev_seq;
 	int64_t prev_sec;
@@ -75,9 +95,10 @@ struct tagstream {
 struct state {
 	struct detect_ctx *dc;
 	struct series sec;
-	struct kmap servers, nets24;
+	struct kmap servers;
+	struct nets nets24;
 	struct dk_clients clients;
-	uint32_t *net16; /* 65,536 counters, allocated on first IPv4 PTR */
+	uint32_t *net16; /* 65,536 counters, once the /24 table is full */
 	uint64_t ptr, ptr_v4, ptr_v6;
 	struct tagstream tags;
 	struct evidence ex[EXAMPLES]; /* failures first seen */
@@ -94,8 +115,65 @@ static void *init(struct detect_ctx *dc)
 	series_init(&s->sec, NCOLS);
 	dk_clients_init(&s->clients, dc, sizeof(struct ecnt), 65536);
 	kmap_init(&s->servers, sizeof(struct ecnt), 4096);
-	kmap_init(&s->nets24, sizeof(struct ncnt), 65536);
+	s->nets24.cap = 65536;
 	return s;
+}
+
+static uint32_t n24_slot(const struct nets *t, uint32_t k)
+{
+	uint32_t i;
+
+	for (i = (uint32_t)hash_mix(k) & t->mask; t->v[i].k && t->v[i].k != k; i = (i + 1) & t->mask)
+		;
+	return i;
+}
+
+static void n24_grow(struct nets *t)
+{
+	struct n24 *old = t->v;
+	uint32_t omask = t->mask, i;
+
+	t->mask = old ? 2 * omask + 1 : 1023;
+	t->v = xcalloc((size_t)t->mask + 1, sizeof(*t->v));
+	for (i = 0; old && i <= omask; i++)
+		if (old[i].k)
+			t->v[n24_slot(t, old[i].k)] = old[i];
+	free(old);
+}
+
+/* Count an IPv4 PTR query for ip in its /24 and its /16. */
+static void count_net(struct state *s, uint32_t ip)
+{
+	struct nets *t = &s->nets24;
+	uint32_t k = (ip >> 8) + 1, i;
+
+	if (!t->v)
+		n24_grow(t);
+	i = n24_slot(t, k);
+	if (!t->v[i].k) {
+		if (t->count >= t->cap) {
+			t->overflowed++;
+			if (!s->net16) {
+				/* from here on the /24s do not add up to the
+				 * /16s: count those on their own */
+				s->net16 = xcalloc(65536, sizeof(*s->net16));
+				for (i = 0; i <= t->mask; i++)
+					if (t->v[i].k)
+						s->net16[(t->v[i].k - 1) >> 8] += (uint32_t)t->v[i].n;
+			}
+			s->net16[ip >> 16]++;
+			return;
+		}
+		if (2 * (t->count + 1) > t->mask + 1) {
+			n24_grow(t);
+			i = n24_slot(t, k);
+		}
+		t->v[i].k = k;
+		t->count++;
+	}
+	t->v[i].n++;
+	if (s->net16)
+		s->net16[ip >> 16]++;
 }
 
 static int is_ip6_arpa(const struct name *n)
@@ -129,22 +207,29 @@ static void keep(struct evidence *arr, int *n, int max, const struct txn *t)
 
 static void tag_add(struct tagstream *ts, uint64_t seq, int64_t sec)
 {
+	struct tagchunk *c = ts->tail;
 	uint8_t *p;
 
 	if (ts->nrec >= TAGBUF_DEFAULT_CAP) {
 		ts->dropped++;
 		return;
 	}
-	if (ts->n + TAGREC_MAX > ts->alloc) {
-		ts->alloc = ts->alloc ? ts->alloc + ts->alloc / 2 : 16384;
-		ts->b = xrealloc(ts->b, ts->alloc);
+	if (!c || c->n + TAGREC_MAX > TAGCHUNK) {
+		c = xmalloc(sizeof(*c));
+		c->next = NULL;
+		c->n = 0;
+		if (ts->tail)
+			ts->tail->next = c;
+		else
+			ts->head = c;
+		ts->tail = c;
 	}
 	/* seconds as a tagbuf record had them */
 	sec = sec < 0 ? 0 : sec > UINT32_MAX ? UINT32_MAX : sec;
-	p = ts->b + ts->n;
+	p = c->b + c->n;
 	p = dk_put_varint(p, dk_zigzag((int64_t)(seq - ts->prev_seq)));
 	p = dk_put_varint(p, dk_zigzag(sec - ts->prev_sec));
-	ts->n = (size_t)(p - ts->b);
+	c->n = (uint32_t)(p - c->b);
 	ts->nrec++;
 	ts->prev_seq = seq;
 	ts->prev_sec = sec;
@@ -182,13 +267,8 @@ static void txn(void *st, const struct txn *t)
 	c->sf += (uint64_t)sf;
 	c->noans += (uint64_t)noans;
 	if (name_ptr_ipv4(t->qname->wire, t->qname->len, &ip)) {
-		uint8_t k24[3] = { (uint8_t)(ip >> 24), (uint8_t)(ip >> 16), (uint8_t)(ip >> 8) };
-
 		s->ptr_v4++;
-		if (!s->net16)
-			s->net16 = xcalloc(65536, sizeof(*s->net16));
-		s->net16[ip >> 16]++;
-		((struct ncnt *)kmap_get(&s->nets24, k24, sizeof(k24), NULL))->n++;
+		count_net(s, ip);
 	} else if (is_ip6_arpa(t->qname)) {
 		s->ptr_v6++;
 	}
@@ -259,22 +339,66 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The /24s as (address, count) pairs by address; *n of them. Counts are
+ * cut to 32 bits, as the /16 counters have them. */
+static uint32_t *sorted24(const struct state *s, size_t *n)
+{
+	const struct nets *t = &s->nets24;
+	uint32_t *keys = xmalloc(((size_t)t->count + 1) * 2 * sizeof(*keys)), i;
+
+	*n = 0;
+	for (i = 0; t->v && i <= t->mask; i++)
+		if (t->v[i].k) {
+			keys[2 * *n] = (t->v[i].k - 1) << 8;
+			keys[2 * *n + 1] = (uint32_t)t->v[i].n;
+			(*n)++;
+		}
+	qsort(keys, *n, 2 * sizeof(*keys), cmp_u32);
+	return keys;
+}
+
+/* The /16s with queries as (number, count) pairs by number; *n of them:
+ * from their own table once there is one, else the /24s added up. */
+static uint32_t *list16(const struct state *s, size_t *n)
+{
+	uint32_t *v, *k24;
+	size_t i, n24;
+
+	*n = 0;
+	if (s->net16) {
+		v = xmalloc(65536 * 2 * sizeof(*v));
+		for (i = 0; i < 65536; i++)
+			if (s->net16[i]) {
+				v[2 * *n] = (uint32_t)i;
+				v[2 * *n + 1] = s->net16[i];
+				(*n)++;
+			}
+		return v;
+	}
+	k24 = sorted24(s, &n24);
+	v = xmalloc((n24 + 1) * 2 * sizeof(*v));
+	for (i = 0; i < n24; i++) {
+		if (!*n || v[2 * (*n - 1)] != k24[2 * i] >> 16) {
+			v[2 * *n] = k24[2 * i] >> 16;
+			v[2 * *n + 1] = 0;
+			(*n)++;
+		}
+		v[2 * (*n - 1) + 1] += k24[2 * i + 1];
+	}
+	free(k24);
+	return v;
+}
+
 /* The longest prefix whose best network holds at least want addresses. */
 static struct prefix smallest_cover(const struct state *s, uint64_t want)
 {
-	struct kmap_ent **e = kmap_entries(&s->nets24);
-	uint32_t *keys = xmalloc((s->nets24.count + 1) * 2 * sizeof(*keys));
 	struct prefix best = { 0, 0, s->ptr_v4 };
-	size_t i, n = s->nets24.count;
+	size_t i, n, n16;
+	uint32_t *keys = sorted24(s, &n), *l16 = list16(s, &n16);
 	int len;
 
-	/* /24 .. /17 from the /24 table: sorted, adjacent ones merge */
-	for (i = 0; i < n; i++) {
-		keys[2 * i] = (uint32_t)e[i]->key[0] << 24 | (uint32_t)e[i]->key[1] << 16 |
-			      (uint32_t)e[i]->key[2] << 8;
-		keys[2 * i + 1] = (uint32_t)((const struct ncnt *)kmap_val(e[i]))->n;
-	}
-	qsort(keys, n, 2 * sizeof(*keys), cmp_u32);
+	/* /24 .. /17 from the /24 table: sorted, adjacent ones merge; /16
+	 * and shorter from the /16s (zero counts change no sum) */
 	for (len = 24; len >= 1; len--) {
 		uint32_t mask = ~((1u << (32 - len)) - 1);
 		struct prefix top = { 0, len, 0 };
@@ -294,14 +418,14 @@ static struct prefix smallest_cover(const struct state *s, uint64_t want)
 				}
 			}
 		} else {
-			for (i = 0; i < 65536; i++) {
-				uint32_t net = ((uint32_t)i << 16) & mask;
+			for (i = 0; i < n16; i++) {
+				uint32_t net = (l16[2 * i] << 16) & mask;
 
 				if (!i || net != cur) {
 					cur = net;
 					run = 0;
 				}
-				run += s->net16[i];
+				run += l16[2 * i + 1];
 				if (run > top.n) {
 					top.n = run;
 					top.net = cur;
@@ -314,7 +438,7 @@ static struct prefix smallest_cover(const struct state *s, uint64_t want)
 		}
 	}
 	free(keys);
-	free(e);
+	free(l16);
 	return best;
 }
 
@@ -328,17 +452,17 @@ static const char *net_str(char *buf, size_t n, uint32_t net, int len)
 /* Top /16s and /24s: text and JSON. */
 static void top_nets(const struct state *s, struct finding *f)
 {
-	struct kmap_ent **e = dk_sorted(&s->nets24, 0);
-	uint32_t top16[3] = { 0, 0, 0 }, tc[3] = { 0, 0, 0 };
-	size_t i, j, ntop = 0;
+	const struct nets *t = &s->nets24;
+	uint32_t top16[3] = { 0, 0, 0 }, tc[3] = { 0, 0, 0 }, *l16;
+	const struct n24 *top24[3] = { NULL, NULL, NULL };
+	size_t i, j, ntop = 0, n16, n24 = 0;
 	char buf[32];
 
 	/* the three largest /16s, kept sorted by insertion */
-	for (i = 0; i < 65536; i++) {
-		uint32_t c = s->net16[i];
+	l16 = list16(s, &n16);
+	for (i = 0; i < n16; i++) {
+		uint32_t c = l16[2 * i + 1];
 
-		if (!c)
-			continue;
 		if (ntop < 3)
 			ntop++;
 		else if (c <= tc[2])
@@ -347,36 +471,48 @@ static void top_nets(const struct state *s, struct finding *f)
 			top16[j] = top16[j - 1];
 			tc[j] = tc[j - 1];
 		}
-		top16[j] = (uint32_t)i;
+		top16[j] = l16[2 * i];
 		tc[j] = c;
 	}
+	free(l16);
 	sbuf_addstr(&f->details, "    top /16s  ");
 	sbuf_addstr(&f->json, ", \"top16\": [");
 	for (j = 0; j < ntop; j++) {
 		net_str(buf, sizeof(buf), top16[j] << 16, 16);
-		sbuf_addf(&f->details, "%s %s (%.1f%%)", j ? "," : "", buf,
-			  100.0 * s->net16[top16[j]] / (double)s->ptr_v4);
-		sbuf_addf(&f->json, "%s{\"net\": \"%s\", \"count\": %u}", j ? ", " : "", buf,
-			  s->net16[top16[j]]);
+		sbuf_addf(&f->details, "%s %s (%.1f%%)", j ? "," : "", buf, 100.0 * tc[j] / (double)s->ptr_v4);
+		sbuf_addf(&f->json, "%s{\"net\": \"%s\", \"count\": %u}", j ? ", " : "", buf, tc[j]);
+	}
+	/* the three largest /24s, most first, ties by address (as dk_sorted) */
+	for (i = 0; t->v && i <= t->mask; i++) {
+		const struct n24 *e = &t->v[i];
+
+		if (!e->k)
+			continue;
+		if (n24 < 3)
+			n24++;
+		else if (e->n < top24[2]->n || (e->n == top24[2]->n && e->k > top24[2]->k))
+			continue;
+		for (j = n24 - 1; j > 0 && (e->n > top24[j - 1]->n ||
+					    (e->n == top24[j - 1]->n && e->k < top24[j - 1]->k));
+		     j--)
+			top24[j] = top24[j - 1];
+		top24[j] = e;
 	}
 	sbuf_addstr(&f->details, "\n    top /24s  ");
 	sbuf_addstr(&f->json, "], \"top24\": [");
-	for (i = 0; i < s->nets24.count && i < 3; i++) {
-		const uint8_t *k = e[i]->key;
-		uint64_t n = ((const struct ncnt *)kmap_val(e[i]))->n;
+	for (i = 0; i < n24; i++) {
+		uint64_t n = top24[i]->n;
 
-		net_str(buf, sizeof(buf), (uint32_t)k[0] << 24 | (uint32_t)k[1] << 16 | (uint32_t)k[2] << 8,
-			24);
+		net_str(buf, sizeof(buf), (top24[i]->k - 1) << 8, 24);
 		sbuf_addf(&f->details, "%s %s (%.1f%%)", i ? "," : "", buf,
 			  100.0 * (double)n / (double)s->ptr_v4);
 		sbuf_addf(&f->json, "%s{\"net\": \"%s\", \"count\": %" PRIu64 "}", i ? ", " : "", buf, n);
 	}
 	sbuf_addstr(&f->json, "]");
-	sbuf_addf(&f->details, "%s\n", s->nets24.count > 3 ? ", ..." : "");
-	if (s->nets24.overflowed)
+	sbuf_addf(&f->details, "%s\n", t->count > 3 ? ", ..." : "");
+	if (t->overflowed)
 		sbuf_addf(&f->details, "    (/24 table full: %" PRIu64 " addresses in further /24s not split out)\n",
-			  s->nets24.overflowed);
-	free(e);
+			  t->overflowed);
 }
 
 static void list_ents(const struct state *s, struct finding *f, const struct kmap *m, int servers)
@@ -420,17 +556,21 @@ static int in_windows(const struct state *s, const struct window *w, uint32_t n,
 /* Tag the PTR transactions inside the windows. */
 static void tag_windows(const struct state *s, const struct window *w, uint32_t n)
 {
-	const uint8_t *p = s->tags.b, *end = s->tags.b + s->tags.n;
+	const struct tagchunk *c;
 	uint64_t seq = 0, v;
 	int64_t sec = 0;
 
-	while (p < end) {
-		p = dk_get_varint(p, &v);
-		seq += (uint64_t)dk_unzigzag(v);
-		p = dk_get_varint(p, &v);
-		sec += dk_unzigzag(v);
-		if (in_windows(s, w, n, sec))
-			detect_tag(s->dc, "ptr-flood", seq);
+	for (c = s->tags.head; c; c = c->next) {
+		const uint8_t *p = c->b, *end = c->b + c->n;
+
+		while (p < end) {
+			p = dk_get_varint(p, &v);
+			seq += (uint64_t)dk_unzigzag(v);
+			p = dk_get_varint(p, &v);
+			sec += dk_unzigzag(v);
+			if (in_windows(s, w, n, sec))
+				detect_tag(s->dc, "ptr-flood", seq);
+		}
 	}
 }
 
@@ -569,9 +709,14 @@ static void destroy(void *st)
 	series_free(&s->sec);
 	dk_clients_free(&s->clients);
 	kmap_free(&s->servers);
-	kmap_free(&s->nets24);
+	free(s->nets24.v);
 	free(s->net16);
-	free(s->tags.b);
+	while (s->tags.head) {
+		struct tagchunk *c = s->tags.head;
+
+		s->tags.head = c->next;
+		free(c);
+	}
 	free(s);
 }
 

@@ -68,6 +68,7 @@ static const struct detector_param params[] = {
 };
 
 #define RING_SLACK 3
+#define RING_MAX UINT16_MAX /* largest count in the 16-bit ring */
 #define MAX_KEYS 8192 /* < 65536: tag buckets hold key ids in 16 bits */
 #define KEPT 16
 #define EPISODES_KEPT 64
@@ -92,10 +93,13 @@ struct plist {
 	uint64_t total;
 };
 
+/* The run is allocated with the key's first saturated second: most keys
+ * never have one (none on the bench trace), and inline the two runs were
+ * 112 of a key's 376 bytes. */
 struct tracker {
-	int in_run;
-	struct plateau run;
+	struct plateau *run; /* NULL until the first */
 	struct plist kept;
+	uint8_t in_run;
 };
 
 struct episode {
@@ -113,10 +117,13 @@ struct budget {
 };
 
 /*
- * A key: 280 bytes and its ring inline (168 bytes with the default
- * window), in the key table's slab. Was 360 bytes and a separately
- * allocated ring: the budget tracker (80 bytes) is now allocated only with
- * a budget, and the ring costs no pointer chase and no malloc header.
+ * A key: 176 bytes and its ring inline (84 bytes with the default window),
+ * in the key table's slab: 264 bytes, was 448. Was 360 bytes and a
+ * separately allocated ring: the budget tracker (80 bytes) is now
+ * allocated only with a budget, and the ring costs no pointer chase and no
+ * malloc header. The ring counts in 16 bits: a key that counts more than
+ * 65,535 in one second and column (none on the bench trace: 2,000 keys,
+ * 32,000 transactions a second) moves to a 32-bit copy of its own.
  */
 struct rkey {
 	uint32_t id; /* 1-based; 0 until set up */
@@ -130,27 +137,31 @@ struct rkey {
 	struct tracker tr[2];
 	struct budget *bud; /* with a budget only */
 	struct keyex *ex;   /* allocated on the first unanswered query */
-	uint32_t ring[];    /* nslots rows of NCOLS */
+	uint32_t *wide;	    /* the ring in 32 bits, once a count needs it */
+	uint16_t ring[];    /* nslots rows of NCOLS */
 };
 
 /*
  * Examples: the first unanswered queries, the latest one, the latest answer.
  * Kept as what txn_describe() needs (the name by reference), described only
- * for the keys that get a finding: 56 bytes an example, not a 192-byte
+ * for the keys that get a finding: 48 bytes an example, not a 192-byte
  * struct evidence with its text, and no name conversion while counting.
+ * Only the answered one has a response frame (kept beside it): 256 bytes
+ * a key, was 288 with one in each.
  */
 #define EX_FIRST 3
 struct ex {
 	uint64_t seq;
 	ts_t ts, dur; /* first send; to the answer, or to the last send */
 	struct name *qname;
-	struct frameref q, r;
+	struct frameref q;
 	uint16_t qtype, resp_flags, retrans;
 	uint8_t status;
 };
 
 struct keyex {
-	struct ex first[EX_FIRST], last_lost, last_ans;
+	struct ex first[EX_FIRST], last_lost, last_ans; /* unanswered, but last_ans */
+	struct frameref last_ans_r;
 	uint8_t nfirst, have_lost, have_ans;
 };
 
@@ -189,11 +200,12 @@ struct bucket {
  * array load (dk_client()) and an address compare instead of hashing a
  * key of up to 35 bytes into the key table, which was the detector's
  * largest cost. Only an index: the key table still holds the keys (and
- * their order).
+ * their order). Key ids (16 bits: MAX_KEYS), not pointers: 8 bytes a
+ * client, not 32, and byid[] is small enough to stay in cache.
  */
 #define CIDX 4
 struct cidx {
-	struct rkey *k[CIDX];
+	uint16_t id[CIDX]; /* 0: none */
 };
 
 struct params {
@@ -234,7 +246,7 @@ static void *init(struct detect_ctx *dc)
 	s->p.budget = detect_param(dc, "rate-limit", "budget");
 	s->nslots = (uint32_t)(detect_window(dc) / NS_PER_SEC) + 1 + RING_SLACK;
 	/* the ring inline; slab records are multiples of 8 bytes */
-	kmap_init(&s->keys, (sizeof(struct rkey) + (size_t)s->nslots * NCOLS * sizeof(uint32_t) + 7) & ~(size_t)7,
+	kmap_init(&s->keys, (sizeof(struct rkey) + (size_t)s->nslots * NCOLS * sizeof(uint16_t) + 7) & ~(size_t)7,
 		  MAX_KEYS);
 	dk_clients_init(&s->cidx, dc, sizeof(struct cidx), DETECT_MAX_CLIENTS);
 	s->nbk = s->nslots + JUDGE_LAG;
@@ -257,8 +269,8 @@ static void plist_add(struct plist *l, const struct plateau *p)
 
 static void tracker_close(const struct params *p, struct tracker *t, struct plist *out)
 {
-	if (t->in_run && t->run.end - t->run.start + 1 >= (int64_t)p->min_seconds)
-		plist_add(out, &t->run);
+	if (t->in_run && t->run->end - t->run->start + 1 >= (int64_t)p->min_seconds)
+		plist_add(out, t->run);
 	t->in_run = 0;
 }
 
@@ -294,7 +306,7 @@ static int flat(const struct params *p, const struct plateau *r, uint32_t off, u
 static void tracker_feed(const struct params *p, struct tracker *t, int64_t sec, uint32_t off,
 			 uint32_t ans, struct plist *out)
 {
-	struct plateau *r = &t->run;
+	struct plateau *r = t->run;
 	int sat = off > ans && (double)ans >= p->min_ceiling &&
 		  (double)(off - ans) >= p->min_loss * (double)off;
 
@@ -314,6 +326,8 @@ static void tracker_feed(const struct params *p, struct tracker *t, int64_t sec,
 		return;
 	}
 	tracker_close(p, t, out);
+	if (!r)
+		r = t->run = xcalloc(1, sizeof(*r));
 	t->in_run = 1;
 	r->start = r->end = sec;
 	r->amin = r->amax = ans;
@@ -380,13 +394,63 @@ static void feed_second(struct state *s, struct rkey *k, int64_t sec, const uint
 		    &k->bud->total);
 }
 
-static uint32_t *slot(struct state *s, struct rkey *k, int64_t sec)
+/* The counts of second sec (in the ring) into row. */
+static void row_get(const struct state *s, const struct rkey *k, int64_t sec, uint32_t *row)
 {
-	return k->ring + (size_t)((uint64_t)sec % s->nslots) * NCOLS;
+	size_t at = (size_t)((uint64_t)sec % s->nslots) * NCOLS;
+	int c;
+
+	if (k->wide) {
+		for (c = 0; c < NCOLS; c++)
+			row[c] = k->wide[at + c];
+	} else {
+		for (c = 0; c < NCOLS; c++)
+			row[c] = k->ring[at + c];
+	}
 }
 
-static void ring_add(struct state *s, struct rkey *k, int64_t sec, int col, uint32_t n)
+static void row_clear(const struct state *s, struct rkey *k, int64_t sec)
 {
+	size_t at = (size_t)((uint64_t)sec % s->nslots) * NCOLS;
+
+	if (k->wide)
+		memset(k->wide + at, 0, NCOLS * sizeof(*k->wide));
+	else
+		memset(k->ring + at, 0, NCOLS * sizeof(*k->ring));
+}
+
+/* The ring in 32 bits from now on: a count is past 16. */
+static __attribute__((noinline)) void widen(const struct state *s, struct rkey *k)
+{
+	size_t i;
+
+	k->wide = xmalloc((size_t)s->nslots * NCOLS * sizeof(*k->wide));
+	for (i = 0; i < (size_t)s->nslots * NCOLS; i++)
+		k->wide[i] = k->ring[i];
+}
+
+/* The seconds before stop fall off the ring: they are final, feed them
+ * on. Out of line: ring_add() runs four times a transaction, this about
+ * once a second a key. */
+static __attribute__((noinline)) void ring_flush(struct state *s, struct rkey *k, int64_t stop)
+{
+	int64_t i, flushed = 0;
+
+	for (i = k->head; i < stop && flushed < s->nslots; i++, flushed++) {
+		uint32_t row[NCOLS];
+
+		row_get(s, k, i, row);
+		feed_second(s, k, i, row);
+		row_clear(s, k, i);
+	}
+	k->head = stop;
+}
+
+static __attribute__((noinline)) void ring_add_slow(struct state *s, struct rkey *k, int64_t sec,
+						   int col, uint32_t n)
+{
+	size_t at;
+
 	if (!k->ring_on) {
 		k->ring_on = 1;
 		k->head = k->maxsec = sec;
@@ -395,21 +459,41 @@ static void ring_add(struct state *s, struct rkey *k, int64_t sec, int col, uint
 		k->late++;
 		return;
 	}
-	if (sec >= k->head + s->nslots) {
-		int64_t stop = sec - s->nslots + 1, i, flushed = 0;
+	if (sec >= k->head + s->nslots)
+		ring_flush(s, k, sec - s->nslots + 1);
+	at = (size_t)((uint64_t)sec % s->nslots) * NCOLS + (size_t)col;
+	if (!k->wide) {
+		uint32_t v = k->ring[at] + n;
 
-		/* seconds falling off the ring are final: feed them on */
-		for (i = k->head; i < stop && flushed < s->nslots; i++, flushed++) {
-			uint32_t *row = slot(s, k, i);
-
-			feed_second(s, k, i, row);
-			memset(row, 0, NCOLS * sizeof(*row));
+		if (v <= RING_MAX && v >= n) {
+			k->ring[at] = (uint16_t)v;
+			goto out;
 		}
-		k->head = stop;
+		widen(s, k);
 	}
-	slot(s, k, sec)[col] += n;
+	k->wide[at] += n;
+out:
 	if (sec > k->maxsec)
 		k->maxsec = sec;
+}
+
+/* Count n in column col of second sec: inline, the common case (a
+ * second in the ring, 16-bit counts that do not overflow) calls nothing,
+ * so it costs no saving of registers. */
+static inline void ring_add(struct state *s, struct rkey *k, int64_t sec, int col, uint32_t n)
+{
+	if (k->ring_on && !k->wide && sec >= k->head && sec < k->head + s->nslots) {
+		size_t at = (size_t)((uint64_t)sec % s->nslots) * NCOLS + (size_t)col;
+		uint32_t v = k->ring[at] + n;
+
+		if (v <= RING_MAX && v >= n) {
+			k->ring[at] = (uint16_t)v;
+			if (sec > k->maxsec)
+				k->maxsec = sec;
+			return;
+		}
+	}
+	ring_add_slow(s, k, sec, col, n);
 }
 
 static struct rkey *get_key(struct state *s, const uint8_t *kb, size_t klen, const struct txn *t,
@@ -445,14 +529,10 @@ static void set_ex(struct ex *e, const struct txn *t)
 	e->seq = t->seq;
 	e->ts = t->first_ts;
 	e->q = t->qframe;
-	if (t->status == TXN_ANSWERED) {
-		e->r = t->rframe;
+	if (t->status == TXN_ANSWERED)
 		e->dur = t->resp_ts - t->first_ts;
-	} else {
-		e->r.file = 0;
-		e->r.frame = 0;
+	else
 		e->dur = t->last_ts - t->first_ts;
-	}
 	e->qtype = t->qtype;
 	e->resp_flags = t->resp_flags;
 	e->retrans = t->retrans;
@@ -488,6 +568,7 @@ static void keep_example(struct rkey *k, const struct txn *t)
 	if (t->status == TXN_ANSWERED) {
 		if (k->ex && (!k->ex->have_ans || stale(&k->ex->last_ans, t))) {
 			set_ex(&k->ex->last_ans, t);
+			k->ex->last_ans_r = t->rframe;
 			k->ex->have_ans = 1;
 		}
 		return;
@@ -609,7 +690,7 @@ static int tag_needed(const struct state *s, uint32_t id, int64_t sec)
 	if (sec >= k->head)
 		return 1;
 	for (j = 0; j < 2; j++) {
-		if (k->tr[j].in_run && sec >= k->tr[j].run.start)
+		if (k->tr[j].in_run && sec >= k->tr[j].run->start)
 			return 1;
 		if (in_plist(&k->tr[j].kept, sec))
 			return 1;
@@ -836,8 +917,8 @@ static struct rkey *find_key(struct state *s, struct cidx *ci, const struct txn 
 	size_t n;
 	int i;
 
-	for (i = 0; ci && i < CIDX && ci->k[i]; i++) {
-		k = ci->k[i];
+	for (i = 0; ci && i < CIDX && ci->id[i]; i++) {
+		k = s->byid[ci->id[i] - 1];
 		if (k->kind == kind && addr_eq(&k->server, &t->server) &&
 		    (kind == KIND_CLIENT || k->ifindex == t->ifindex))
 			return k;
@@ -853,8 +934,8 @@ static struct rkey *find_key(struct state *s, struct cidx *ci, const struct txn 
 	k = get_key(s, kb, n, t, kind);
 	if (k && ci) {
 		/* newest first; the oldest falls out of a full index */
-		memmove(ci->k + 1, ci->k, (CIDX - 1) * sizeof(*ci->k));
-		ci->k[0] = k;
+		memmove(ci->id + 1, ci->id, (CIDX - 1) * sizeof(*ci->id));
+		ci->id[0] = (uint16_t)k->id;
 	}
 	return k;
 }
@@ -931,6 +1012,7 @@ static int overlaps(const struct plateau *a, const struct plateau *b)
 static void play_out(struct state *s, struct rkey *k, struct result *res)
 {
 	struct tracker tc[2];
+	struct plateau runs[2];
 	struct plist extra[2];
 	struct budget bc;
 	struct plateau *all;
@@ -952,11 +1034,20 @@ static void play_out(struct state *s, struct rkey *k, struct result *res)
 		memcpy(res->ep, bc.v, bc.n * sizeof(*res->ep));
 	res->nep = bc.n;
 	res->ep_total = bc.total;
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 2; i++) {
 		tc[i] = k->tr[i];
+		/* the runs as well: the copies must not change (nor allocate)
+		 * the key's */
+		if (k->tr[i].run)
+			runs[i] = *k->tr[i].run;
+		else
+			memset(&runs[i], 0, sizeof(runs[i]));
+		tc[i].run = &runs[i];
+	}
 	for (sec = k->head; k->ring_on && sec <= k->maxsec; sec++) {
-		const uint32_t *row = slot(s, k, sec);
+		uint32_t row[NCOLS];
 
+		row_get(s, k, sec, row);
 		tracker_feed(&s->p, &tc[0], sec, row[COL_OFF], row[COL_ANS_R], &extra[0]);
 		tracker_feed(&s->p, &tc[1], sec, row[COL_OFF], row[COL_ANS_Q], &extra[1]);
 		budget_feed(&s->p, &bc, sec, row[COL_OFF], row[COL_ANS_R], res->ep, &res->nep,
@@ -1062,31 +1153,33 @@ static int within(const struct ex *e, int64_t from, int64_t to)
 	return e->ts / NS_PER_SEC >= from && e->ts / NS_PER_SEC <= to;
 }
 
-static void add_ex(struct finding *f, const struct ex *e)
+/* r: the response's frame; { 0, 0 } for an unanswered example */
+static void add_ex(struct finding *f, const struct ex *e, struct frameref r)
 {
 	char what[sizeof(f->ev[0].what)];
 
 	ex_describe(e, what, sizeof(what));
-	finding_evidence_raw(f, e->seq, e->ts, e->q, e->r, what);
+	finding_evidence_raw(f, e->seq, e->ts, e->q, r, what);
 }
 
 /* Examples inside [from, to] (seconds); the first unanswered query if none is. */
 static void evidence(struct finding *f, const struct rkey *k, int64_t from, int64_t to)
 {
 	const struct keyex *x = k->ex;
+	const struct frameref none = { 0, 0 };
 	int i;
 
 	if (!x)
 		return;
 	for (i = 0; i < x->nfirst; i++)
 		if (within(&x->first[i], from, to))
-			add_ex(f, &x->first[i]);
+			add_ex(f, &x->first[i], none);
 	if (x->have_lost && within(&x->last_lost, from, to))
-		add_ex(f, &x->last_lost);
+		add_ex(f, &x->last_lost, none);
 	if (x->have_ans && within(&x->last_ans, from, to))
-		add_ex(f, &x->last_ans);
+		add_ex(f, &x->last_ans, x->last_ans_r);
 	if (!f->nev && x->nfirst)
-		add_ex(f, &x->first[0]);
+		add_ex(f, &x->first[0], none);
 }
 
 static void tags_note(const struct state *s, struct finding *f)
@@ -1271,20 +1364,34 @@ static void finish(void *st, struct findings *out)
 {
 	struct state *s = st;
 	struct kmap_ent **e = kmap_entries(&s->keys);
-	struct result *r = xcalloc(s->keys.count + 1, sizeof(*r));
+	struct result *r = NULL, cur;
 	struct plateau *keep;
-	size_t i;
+	size_t i, nr = 0, ar = 0;
 	uint32_t j, n;
 
-	for (i = 0; i < s->keys.count; i++)
-		play_out(s, kmap_val(e[i]), &r[i]);
+	/* only the keys with something to report are kept (in key order):
+	 * a result for every key was 64 bytes and a plateau array each, 0.3 MB
+	 * at the end of the bench trace for nothing */
 	for (i = 0; i < s->keys.count; i++) {
+		play_out(s, kmap_val(e[i]), &cur);
+		if (!cur.npl && !cur.nep) {
+			free(cur.pl);
+			free(cur.ep);
+			continue;
+		}
+		if (nr == ar) {
+			ar = ar ? 2 * ar : 16;
+			r = xrealloc(r, ar * sizeof(*r));
+		}
+		r[nr++] = cur;
+	}
+	for (i = 0; i < nr; i++) {
 		struct rkey *k = r[i].k;
 
 		if (r[i].npl) {
 			keep = xcalloc(r[i].npl, sizeof(*keep));
 			for (j = n = 0; j < r[i].npl; j++)
-				if (k->kind == KIND_IFACE || !explained(r, s->keys.count, &r[i], &r[i].pl[j]))
+				if (k->kind == KIND_IFACE || !explained(r, nr, &r[i], &r[i].pl[j]))
 					keep[n++] = r[i].pl[j];
 			if (n)
 				report_plateaus(s, out, &r[i], keep, n);
@@ -1293,7 +1400,7 @@ static void finish(void *st, struct findings *out)
 		if (r[i].nep && (k->kind == KIND_IFACE || k->standin))
 			report_budget(s, out, &r[i]);
 	}
-	for (i = 0; i < s->keys.count; i++) {
+	for (i = 0; i < nr; i++) {
 		free(r[i].pl);
 		free(r[i].ep);
 	}
@@ -1312,9 +1419,12 @@ static void destroy(void *st)
 
 		free(k->tr[0].kept.v);
 		free(k->tr[1].kept.v);
+		free(k->tr[0].run);
+		free(k->tr[1].run);
 		if (k->bud)
 			free(k->bud->v);
 		free(k->bud);
+		free(k->wide);
 		if (k->ex) {
 			struct ex *x[EX_FIRST + 2] = { &k->ex->first[0], &k->ex->first[1],
 						       &k->ex->first[2], &k->ex->last_lost,
