@@ -44,20 +44,23 @@
 _Static_assert(sizeof(struct txn) <= 160, "struct txn must stay within 160 bytes");
 
 /*
- * A tomb is 16 bytes, not 32: about 300,000 are alive on the bench trace
+ * A tomb is 12 bytes, not 32: about 300,000 are alive on the bench trace
  * (every answer of the last 10 s), and at 32 bytes the ring and its index
  * were 20 of the pipeline's 60 MB. The key keeps 48 bits of tomb_key()
- * (a false duplicate needs two of the live keys to agree in 48 bits) and
- * the interface in the top 16; the time is kept in units of 2^tshift ns
+ * (a false duplicate needs two of the live keys to agree in 48 bits), with
+ * the interface beside it; the time is kept in units of 2^tshift ns
  * modulo 2^32, which is exact for differences under 2^31 units, and the
  * matcher never compares times further apart than twice the answer window
- * (tomb_expire()). The chain link is a distance back, not a sequence.
+ * (tomb_expire()). The index's chain links (a distance back, not a
+ * sequence) are in an array beside each chunk of tombs, allocated only
+ * when the index is first built: no response of the bench trace needs it,
+ * and they were 4 of 16 bytes a tomb.
  */
 struct tomb {
-	uint64_t key;	 /* TOMB_KEY bits of tomb_key(), ifindex + 1 above them */
+	uint32_t key_lo; /* TOMB_KEY bits of tomb_key(): the low 32 */
+	uint16_t key_hi; /* ... and the high 16 */
+	uint16_t ifx;	 /* ifindex + 1, 0 = none */
 	uint32_t ts;	 /* (ts >> tshift) mod 2^32 */
-	uint32_t back;	 /* seq minus the seq of the next older tomb in this
-			  * index bucket; 0 = none */
 };
 
 #define TOMB_KEY ((UINT64_C(1) << 48) - 1)
@@ -144,8 +147,8 @@ struct matcher {
 	/* tombs: seqs [m_tail, m_head), at most m_cap of them, live in
 	 * chunks of TOMB_CHUNK: seq s in chunk[(s / TOMB_CHUNK) & (nchunk - 1)]
 	 * (tomb_at()); chunks m_lo .. m_head / TOMB_CHUNK are allocated */
-	struct tomb **chunk;
-	struct tomb *spare; /* one released chunk, kept for the next */
+	struct tomb_chunk **chunk;
+	struct tomb_chunk *spare; /* one released chunk, kept for the next */
 	uint64_t nchunk, m_lo;
 	uint64_t m_cap, m_head, m_tail;
 	uint64_t *m_idx;   /* m_cap / 4 buckets: 1 + seq of the newest tomb, 0 = none */
@@ -456,10 +459,11 @@ static void txn_finish(struct matcher *mt, struct txn *t, enum txn_status st)
 /* ---- tombs ------------------------------------------------------------------ */
 
 /*
- * The ring is a series of 256 KB chunks, not one array that doubles: a
+ * The ring is a series of chunks of 16,384 tombs (192 KB), not one array
+ * that doubles: a
  * chunk is allocated as the head enters it and released as the tail
  * leaves it (one is kept to reuse), so the ring costs what is alive
- * (300,000 tombs, 4.8 MB, on the bench trace) plus at most three partly
+ * (300,000 tombs, 3.6 MB, on the bench trace) plus at most three partly
  * used or spare chunks, where the doubling array was 8 MB, and 12 MB for
  * the moment of a copy (peak RSS with no detectors: 1 MB chunks 1 MB
  * more than these).
@@ -470,9 +474,26 @@ static void txn_finish(struct matcher *mt, struct txn *t, enum txn_status st)
 #define TOMB_CHUNK_SHIFT 14
 #define TOMB_CHUNK ((uint64_t)1 << TOMB_CHUNK_SHIFT)
 
+struct tomb_chunk {
+	/* per tomb, when indexed: seq minus the seq of the next older tomb
+	 * in its index bucket, 0 = none (tomb_find()) */
+	uint32_t *back;
+	struct tomb t[TOMB_CHUNK];
+};
+
+static struct tomb_chunk *tomb_chunk(const struct matcher *mt, uint64_t seq)
+{
+	return mt->chunk[(seq >> TOMB_CHUNK_SHIFT) & (mt->nchunk - 1)];
+}
+
 static struct tomb *tomb_at(const struct matcher *mt, uint64_t seq)
 {
-	return &mt->chunk[(seq >> TOMB_CHUNK_SHIFT) & (mt->nchunk - 1)][seq & (TOMB_CHUNK - 1)];
+	return &tomb_chunk(mt, seq)->t[seq & (TOMB_CHUNK - 1)];
+}
+
+static uint64_t tomb_keybits(const struct tomb *b)
+{
+	return (uint64_t)b->key_hi << 32 | b->key_lo;
 }
 
 static uint32_t tomb_time(const struct matcher *mt, ts_t ts)
@@ -488,7 +509,7 @@ static ts_t tomb_age(const struct matcher *mt, const struct tomb *b, ts_t ts)
 
 static int32_t tomb_ifindex(const struct tomb *b)
 {
-	return (int32_t)(b->key >> 48) - 1;
+	return (int32_t)b->ifx - 1;
 }
 
 /* Room for m_cap consecutive seqs: they can touch m_cap / TOMB_CHUNK + 2
@@ -496,7 +517,7 @@ static int32_t tomb_ifindex(const struct tomb *b)
 static void tomb_grow(struct matcher *mt, uint64_t cap)
 {
 	uint64_t n = mt->nchunk ? mt->nchunk : 2, c;
-	struct tomb **nc;
+	struct tomb_chunk **nc;
 
 	mt->m_cap = cap;
 	while (n < cap / TOMB_CHUNK + 2)
@@ -513,22 +534,30 @@ static void tomb_grow(struct matcher *mt, uint64_t cap)
 }
 
 /* release the chunks the tail has left, keeping one to reuse */
+static void chunk_free(struct tomb_chunk *c)
+{
+	if (c)
+		free(c->back);
+	free(c);
+}
+
 static void tomb_release(struct matcher *mt)
 {
 	while (mt->m_lo < mt->m_tail >> TOMB_CHUNK_SHIFT) {
-		struct tomb **c = &mt->chunk[mt->m_lo++ & (mt->nchunk - 1)];
+		struct tomb_chunk **c = &mt->chunk[mt->m_lo++ & (mt->nchunk - 1)];
 
 		if (!mt->spare)
-			mt->spare = *c;
+			mt->spare = *c; /* its links are rewritten before use */
 		else
-			free(*c);
+			chunk_free(*c);
 		*c = NULL;
 	}
 }
 
 static void tomb_add(struct matcher *mt, uint64_t key, ts_t ts, int32_t ifindex)
 {
-	struct tomb *b, **c;
+	struct tomb *b;
+	struct tomb_chunk **c;
 
 	if (mt->m_head - mt->m_tail == mt->m_cap) {
 		if (mt->m_cap < mt->cfg.max_txns) {
@@ -547,14 +576,19 @@ static void tomb_add(struct matcher *mt, uint64_t key, ts_t ts, int32_t ifindex)
 	if (!*c) {
 		/* not calloc: every field is written here, and pages are
 		 * touched only as the head reaches them */
-		*c = mt->spare ? mt->spare : xmalloc(TOMB_CHUNK * sizeof(**c));
+		if (mt->spare) {
+			*c = mt->spare;
+		} else {
+			*c = xmalloc(sizeof(**c));
+			(*c)->back = NULL;
+		}
 		mt->spare = NULL;
 	}
 	b = tomb_at(mt, mt->m_head++);
-	b->key = (key & TOMB_KEY) |
-		 (uint64_t)(ifindex < 0 ? 0 : ifindex >= 0xfffe ? 0xffff : ifindex + 1) << 48;
+	b->key_lo = (uint32_t)key;
+	b->key_hi = (uint16_t)(key >> 32);
+	b->ifx = (uint16_t)(ifindex < 0 ? 0 : ifindex >= 0xfffe ? 0xffff : ifindex + 1);
 	b->ts = tomb_time(mt, ts);
-	b->back = 0;
 	if (ts > mt->m_newest || mt->m_head - mt->m_tail == 1)
 		mt->m_newest = ts;
 }
@@ -592,22 +626,27 @@ static struct tomb *tomb_find(struct matcher *mt, uint64_t key)
 	}
 	/* index the tombs added since the last search */
 	for (s = MAX(mt->m_indexed, mt->m_tail); s < mt->m_head; s++) {
-		struct tomb *b = tomb_at(mt, s);
-		uint64_t older = mt->m_idx[(b->key & TOMB_KEY) & mask];
+		struct tomb_chunk *c = tomb_chunk(mt, s);
+		uint64_t k = tomb_keybits(&c->t[s & (TOMB_CHUNK - 1)]) & mask;
+		uint64_t older = mt->m_idx[k];
 
-		b->back = older > mt->m_tail && s + 1 - older < UINT32_MAX ? (uint32_t)(s + 1 - older) : 0;
-		mt->m_idx[(b->key & TOMB_KEY) & mask] = s + 1;
+		if (!c->back)
+			c->back = xmalloc(TOMB_CHUNK * sizeof(*c->back));
+		c->back[s & (TOMB_CHUNK - 1)] =
+			older > mt->m_tail && s + 1 - older < UINT32_MAX ? (uint32_t)(s + 1 - older) : 0;
+		mt->m_idx[k] = s + 1;
 	}
 	mt->m_indexed = mt->m_head;
 	x = mt->m_idx[key & mask];
 	while (x > mt->m_tail) {
-		struct tomb *b = tomb_at(mt, x - 1);
+		struct tomb_chunk *c = tomb_chunk(mt, x - 1);
+		uint32_t back = c->back[(x - 1) & (TOMB_CHUNK - 1)];
 
-		if ((b->key & TOMB_KEY) == key)
-			return b;
-		if (!b->back)
+		if (tomb_keybits(&c->t[(x - 1) & (TOMB_CHUNK - 1)]) == key)
+			return &c->t[(x - 1) & (TOMB_CHUNK - 1)];
+		if (!back)
 			break;
-		x -= b->back;
+		x -= back;
 	}
 	return NULL;
 }
@@ -824,9 +863,9 @@ void matcher_free(struct matcher *mt)
 	ptrmap_free(&mt->tb);
 	ptrmap_free(&mt->lb);
 	for (; mt->chunk && mt->m_lo <= mt->m_head >> TOMB_CHUNK_SHIFT; mt->m_lo++)
-		free(mt->chunk[mt->m_lo & (mt->nchunk - 1)]);
+		chunk_free(mt->chunk[mt->m_lo & (mt->nchunk - 1)]);
 	free(mt->chunk);
-	free(mt->spare);
+	chunk_free(mt->spare);
 	free(mt->m_idx);
 	free(mt);
 }
