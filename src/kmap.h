@@ -43,10 +43,9 @@ struct kmap_slab;
 struct kmap {
 	struct kmap_ent **b;
 	size_t nb, count, cap, vsize;
-	struct kmap_ent **order; /* entries in insertion order */
-	size_t order_alloc;
-	struct kmap_slab *slabs; /* entries and values live here: one
-				  * allocation per 64 KB, not two per key */
+	struct kmap_slab *slabs; /* entries and values live here, back to
+				  * back in insertion order: one allocation
+				  * per 64 KB, not two per key (newest first) */
 	void *other;	     /* the overflow record */
 	uint64_t overflowed; /* lookups that landed in it */
 	int dynamic;	     /* entries malloc'd one by one, deletable */
