@@ -39,7 +39,9 @@ struct name *name_intern_hashed(const uint8_t *wire, uint8_t len, uint64_t h)
 	while ((n = ptrmap_next(&tab, h, &i)))
 		if (n->len == len && !memcmp(n->wire, wire, len))
 			return name_ref(n);
-	n = xmalloc(sizeof(*n) + len);
+	/* not sizeof(*n) + len: the 7 bytes of padding after len would be
+	 * allocated again */
+	n = xmalloc(MAX(sizeof(*n), offsetof(struct name, wire) + len));
 	n->hash = h;
 	n->refs = 1;
 	n->aux_owner = 0;
