@@ -957,7 +957,7 @@ static int server_value(const struct rule *r, const struct check_facts *cf, doub
 	rec = kmap_find(&cf->st->servers, k, r->server.family == 4 ? 5 : 17);
 	if (!rec)
 		return 0;
-	stats_ent(cf->st, rec, e);
+	stats_ent(cf->st, &cf->st->servers, rec, e);
 	done = e->answered + e->unanswered;
 	*num = *den = 0;
 	switch (r->metric) {

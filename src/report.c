@@ -86,7 +86,7 @@ static void ent_table(FILE *out, const struct stats *s, const char *title, const
 			"p99 ms", "max ms");
 		for (i = 0; i < n && (int)i < top; i++) {
 			key_str(m, arr[i], key, sizeof(key), kind);
-			stats_ent(s, kmap_val(arr[i]), &e);
+			stats_ent(s, m, kmap_val(arr[i]), &e);
 			lat_row(out, key, &e.lat);
 		}
 		fprintf(out, "  %-40s %9s %9s %9s %9s %9s %9s\n", "", "txns", "answered",
@@ -97,7 +97,7 @@ static void ent_table(FILE *out, const struct stats *s, const char *title, const
 	}
 	for (i = 0; i < n && (int)i < top; i++) {
 		key_str(m, arr[i], key, sizeof(key), kind);
-		stats_ent(s, kmap_val(arr[i]), &e);
+		stats_ent(s, m, kmap_val(arr[i]), &e);
 		fprintf(out, "  %-40s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64
 			" %9" PRIu64 " %9" PRIu64 "\n", key, e.txns, e.answered,
 			e.unanswered, e.retrans, e.rcodes[RCODE_SERVFAIL],
@@ -293,7 +293,7 @@ static void ent_json(struct sbuf *sb, const struct stats *s, const char *key, co
 
 	sbuf_addf(sb, ",\n  \"%s\": [", key);
 	for (i = 0; i < n && (int)i < top; i++) {
-		stats_ent(s, kmap_val(arr[i]), e);
+		stats_ent(s, m, kmap_val(arr[i]), e);
 		key_str(m, arr[i], k, sizeof(k), kind);
 		sbuf_addstr(sb, i ? ",\n    {\"key\": " : "\n    {\"key\": ");
 		sbuf_add_json_str(sb, k);

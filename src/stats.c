@@ -77,11 +77,12 @@ void stats_init(struct stats *s)
 	kmap_init(&s->servers, sizeof(struct ent_rec), 4096);
 	kmap_init(&s->clients, sizeof(struct ent_rec), 65536);
 	kmap_init(&s->qtypes, sizeof(struct ent_rec), 1024);
-	kmap_init(&s->qnames, sizeof(struct ent_rec), 50000);
+	kmap_init(&s->qnames, sizeof(struct name_rec), 50000);
 	kmap_init(&s->ifaces, sizeof(struct ent_rec), 1024);
 	kmap_init(&s->edns_qtype, sizeof(struct edns_qt), 1024);
 	/* one entry per 2^32 counts: never near its cap */
 	kmap_init(&s->carries, sizeof(uint64_t), SIZE_MAX);
+	kmap_init(&s->name_rcodes, sizeof(uint64_t), SIZE_MAX); /* one per name and rare rcode */
 	s->name_owner = name_aux_owner();
 }
 
@@ -126,11 +127,49 @@ static uint64_t cnt16_get(const struct stats *s, const uint16_t *c)
 	return *c + (wraps_of(s, c) << 16);
 }
 
-void stats_ent(const struct stats *s, const void *rec, struct ent_stats *out)
+/* the key of a rare rcode count of a name record */
+struct rare_key {
+	uintptr_t rec;
+	uint16_t rcode;
+};
+
+static size_t rare_key(struct rare_key *k, const struct name_rec *e, int rcode)
+{
+	memset(k, 0, sizeof(*k));
+	k->rec = (uintptr_t)e;
+	k->rcode = (uint16_t)rcode;
+	return sizeof(*k);
+}
+
+static void name_ent(const struct stats *s, const struct name_rec *e, struct ent_stats *out)
+{
+	struct rare_key k;
+	const uint64_t *c;
+	int i;
+
+	memset(out, 0, sizeof(*out));
+	out->txns = e->txns;
+	out->answered = cnt_get(s, &e->answered);
+	out->unanswered = cnt_get(s, &e->unanswered);
+	out->open_at_end = cnt_get(s, &e->open_at_end);
+	out->retrans = cnt_get(s, &e->retrans);
+	for (i = 0; i < NAME_RCODES; i++)
+		out->rcodes[i] = cnt16_get(s, &e->rcodes[i]);
+	for (i = NAME_RCODES; i < 16 && s->name_rcodes.count; i++)
+		if ((c = kmap_find(&s->name_rcodes, &k, rare_key(&k, e, i))))
+			out->rcodes[i] = *c;
+}
+
+void stats_ent(const struct stats *s, const struct kmap *m, const void *rec,
+	       struct ent_stats *out)
 {
 	const struct ent_rec *e = rec;
 	int i;
 
+	if (m == &s->qnames) {
+		name_ent(s, rec, out);
+		return;
+	}
 	memset(out, 0, sizeof(*out));
 	out->txns = e->txns;
 	out->answered = cnt_get(s, &e->answered);
@@ -163,6 +202,28 @@ static void ent_add(struct stats *s, struct ent_rec *e, const struct txn *t, int
 	}
 }
 
+static void name_add(struct stats *s, struct name_rec *e, const struct txn *t)
+{
+	struct rare_key k;
+	int rc;
+
+	e->txns++;
+	if (t->retrans)
+		cnt_add(s, &e->retrans, t->retrans);
+	switch (t->status) {
+	case TXN_ANSWERED:
+		cnt_add(s, &e->answered, 1);
+		rc = TXN_RCODE(t);
+		if (rc < NAME_RCODES)
+			cnt16_inc(s, &e->rcodes[rc]);
+		else
+			(*(uint64_t *)kmap_get(&s->name_rcodes, &k, rare_key(&k, e, rc), NULL))++;
+		break;
+	case TXN_UNANSWERED: cnt_add(s, &e->unanswered, 1); break;
+	case TXN_OPEN_AT_END: cnt_add(s, &e->open_at_end, 1); break;
+	}
+}
+
 /* The records of a qtype in both per-qtype maps. */
 static void qtype_recs(struct stats *s, uint16_t qt, struct ent_rec **ent, struct edns_qt **eq)
 {
@@ -184,9 +245,9 @@ static void qtype_recs(struct stats *s, uint16_t qt, struct ent_rec **ent, struc
 
 /* The qnames record of a name: kept on the name (names.h) once found,
  * except the overflow record (each use of it must be counted). */
-static struct ent_rec *qname_rec(struct stats *s, struct name *n)
+static struct name_rec *qname_rec(struct stats *s, struct name *n)
 {
-	struct ent_rec *e = name_aux(n, s->name_owner);
+	struct name_rec *e = name_aux(n, s->name_owner);
 	int over;
 
 	if (e)
@@ -232,7 +293,7 @@ void stats_txn(struct stats *s, const struct txn *t, uint32_t client)
 	ent_add(s, dk_byid_get(&s->client_ix, &s->clients, client, &t->client, NULL), t, 0);
 	qtype_recs(s, t->qtype, &qe, &eq);
 	ent_add(s, qe, t, 1);
-	ent_add(s, qname_rec(s, t->qname), t, 0);
+	name_add(s, qname_rec(s, t->qname), t);
 	if (t->ifindex >= 0)
 		ent_add(s, kmap_get(&s->ifaces, &t->ifindex, sizeof(t->ifindex), NULL), t, 0);
 	eq->txns++;
@@ -300,6 +361,7 @@ void stats_free(struct stats *s)
 	kmap_free(&s->ifaces);
 	kmap_free(&s->edns_qtype);
 	kmap_free(&s->carries);
+	kmap_free(&s->name_rcodes);
 }
 
 static int cmp_ent(const void *a, const void *b)

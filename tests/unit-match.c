@@ -169,18 +169,26 @@ static void test_stats_carry(void)
 	stats_txn(&s, &t, 0);
 	arr = kmap_entries(&s.qnames);
 	/* two short of wrapping: the next three transactions carry */
-	((struct ent_rec *)kmap_val(arr[0]))->answered = UINT32_MAX - 1;
-	((struct ent_rec *)kmap_val(arr[0]))->rcodes[2] = UINT16_MAX - 1;
-	((struct ent_rec *)kmap_val(arr[0]))->retrans = UINT32_MAX - 1;
+	((struct name_rec *)kmap_val(arr[0]))->answered = UINT32_MAX - 1;
+	((struct name_rec *)kmap_val(arr[0]))->rcodes[2] = UINT16_MAX - 1;
+	((struct name_rec *)kmap_val(arr[0]))->retrans = UINT32_MAX - 1;
 	for (i = 0; i < 3; i++)
 		stats_txn(&s, &t, 0);
-	stats_ent(&s, kmap_val(arr[0]), &e);
+	stats_ent(&s, &s.qnames, kmap_val(arr[0]), &e);
 	CHECK_EQ("stats carry: answered past 2^32", (long long)UINT32_MAX + 2, e.answered);
 	CHECK_EQ("stats carry: SERVFAIL past 2^16", (long long)UINT16_MAX + 2, e.rcodes[2]);
 	CHECK_EQ("stats carry: retransmissions past 2^32", (long long)UINT32_MAX - 1 + 21,
 		 e.retrans);
 	CHECK_EQ("stats carry: transactions", 4, e.txns);
 	CHECK_EQ("stats carry: NOERROR untouched", 0, e.rcodes[0]);
+	/* a name's rare rcodes (past REFUSED) are counted beside its record */
+	t.resp_flags = 9; /* NOTAUTH */
+	stats_txn(&s, &t, 0);
+	stats_txn(&s, &t, 0);
+	stats_ent(&s, &s.qnames, kmap_val(arr[0]), &e);
+	CHECK_EQ("stats names: a rare rcode counted", 2, e.rcodes[9]);
+	CHECK_EQ("stats names: ... and only that one", 0, e.rcodes[10]);
+	CHECK_EQ("stats names: ... answered too", (long long)UINT32_MAX + 4, e.answered);
 	free(arr);
 	name_unref(t.qname);
 	stats_free(&s);
