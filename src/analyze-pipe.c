@@ -293,12 +293,16 @@ static void stage12_msg(void *ctx, const struct dnsmsg *m)
 /*
  * -j 2 runs these detectors in the decoding and matching process, the
  * others in the reporting one, to give the two cores about the same work.
- * Chosen by DNSVET_JOBS_TIMES=1 on the bench trace (make bench prints it):
- * with these two, about 1.8 s of CPU in each process; with ptr-flood as
- * well, 1.9 s here and 1.7 s there (5 alternating runs: 2.24 s wall
- * against 2.13). Move one when a detector's cost changes.
+ * Chosen by DNSVET_JOBS_TIMES=1 on the bench trace (make bench prints it).
+ * Once the other detectors were made smaller (2026-12-03), search-walk
+ * and serial-fallback here left this process 0.27 s the busier (1.76
+ * against 1.49 s, mean of 3); with search-walk moved to the reporting
+ * process and unanswered and tcp-fallback here, 1.55 against 1.60, and
+ * the best of 5 interleaved runs 1.72 s wall against 1.83 (-j 1: 2.79).
+ * Move one when a detector's cost changes.
  */
-static const char *const stage12_detectors[] = { "search-walk", "serial-fallback", NULL };
+static const char *const stage12_detectors[] = { "serial-fallback", "tcp-fallback", "unanswered",
+						 NULL };
 
 static uint32_t stage12_mask(void)
 {
