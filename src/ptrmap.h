@@ -12,9 +12,11 @@
  * The table doubles when it would be more than 3/4 full, up to a fixed
  * size (room for the most entries at half load). Doubling at half load
  * kept the open-query and lookup tables at 2 MB each on the bench trace
- * (34,000 and 45,000 entries) instead of 1 MB: 2.5 MB more peak RSS for
- * no measurable speed (8 alternating runs, no detectors: 0.675 s mean CPU
- * against 0.673), as four slots share a cache line and runs stay short.
+ * (34,000 and 45,000 entries) instead of 1 MB: 2.5 MB more peak RSS. The
+ * longer runs cost instructions (callgrind, 200 k packets, no detectors:
+ * 15 M more of 400 M, in ptrmap_del() and the probes) but no measurable
+ * time (8 alternating runs on the 2 M trace: 0.675 s mean CPU against
+ * 0.673): four slots share a cache line, and the misses are the cost.
  */
 #ifndef DNSVET_PTRMAP_H
 #define DNSVET_PTRMAP_H
