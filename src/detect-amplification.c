@@ -19,7 +19,7 @@
  *
  * Bounded: one series of buckets; a capped kmap per client (dk_clients:
  * an array load per lookup, not a hash lookup); a capped table of compact
- * records per name (struct ntab: 16,384 names in 0.75 MB, not 1.3 MB as a
+ * records per name (dk_ntab: 16,384 names in 0.8 MB, not 1.3 MB as a
  * kmap, on the bench trace); the retried lookups go through a capped list
  * of their seqs.
  *
@@ -64,99 +64,6 @@ struct lcnt {
 	uint64_t sends, lookups; /* sends first: dk_sorted sorts by it */
 };
 
-/*
- * Queries sent per retried name, at most cap of them (the first seen): a
- * record is the count, the length and the wire form (40 bytes for a
- * 30-byte name, where a kmap entry took 104 with its bucket and order
- * slots), in 64 KB chunks, found through an open-addressed index of 4-byte
- * record references (load at most 1/2). The name's hash comes with it:
- * nothing is hashed here.
- */
-struct nrec {
-	uint64_t n;
-	uint8_t len;
-	uint8_t wire[];
-};
-
-#define NCHUNK (65536 - 64)
-#define NREC_SIZE(len) ((offsetof(struct nrec, wire) + (len) + 7) & ~(size_t)7)
-
-struct ntab {
-	uint8_t **chunk;   /* nchunk chunks of NCHUNK bytes */
-	uint32_t nchunk, used; /* bytes used in the last chunk */
-	uint32_t *ix;	   /* 0: empty; else 1 + chunk << 16 | offset / 8 */
-	uint32_t mask, count, cap;
-};
-
-static struct nrec *ntab_rec(const struct ntab *t, uint32_t ref)
-{
-	ref--;
-	return (struct nrec *)(t->chunk[ref >> 16] + (size_t)(ref & 0xffff) * 8);
-}
-
-static uint32_t ntab_hash(uint64_t name_hash)
-{
-	return (uint32_t)(hash_mix(name_hash) >> 32);
-}
-
-static void ntab_grow(struct ntab *t)
-{
-	uint32_t nmask = t->mask ? 2 * t->mask + 1 : 1023, i, j, *nix;
-
-	nix = xcalloc((size_t)nmask + 1, sizeof(*nix));
-	for (i = 0; t->ix && i <= t->mask; i++) {
-		const struct nrec *r;
-
-		if (!t->ix[i])
-			continue;
-		r = ntab_rec(t, t->ix[i]);
-		for (j = ntab_hash(hash_bytes(r->wire, r->len, 0)) & nmask; nix[j];
-		     j = (j + 1) & nmask)
-			;
-		nix[j] = t->ix[i];
-	}
-	free(t->ix);
-	t->ix = nix;
-	t->mask = nmask;
-}
-
-/* The record of a name, a new one if there is room; NULL past cap. */
-static struct nrec *ntab_get(struct ntab *t, const struct name *nm)
-{
-	uint32_t h, i, size = (uint32_t)NREC_SIZE(nm->len);
-	struct nrec *r;
-
-	if (!t->ix)
-		ntab_grow(t);
-	h = ntab_hash(nm->hash);
-	for (i = h & t->mask; t->ix[i]; i = (i + 1) & t->mask) {
-		r = ntab_rec(t, t->ix[i]);
-		if (r->len == nm->len && !memcmp(r->wire, nm->wire, nm->len))
-			return r;
-	}
-	if (t->count >= t->cap)
-		return NULL;
-	if (2 * (t->count + 1) > t->mask + 1) {
-		/* grown only to insert: a full table stays at its size */
-		ntab_grow(t);
-		for (i = h & t->mask; t->ix[i]; i = (i + 1) & t->mask)
-			;
-	}
-	if (!t->nchunk || t->used + size > NCHUNK) {
-		t->chunk = xrealloc(t->chunk, (t->nchunk + 1) * sizeof(*t->chunk));
-		t->chunk[t->nchunk++] = xmalloc(NCHUNK);
-		t->used = 0;
-	}
-	r = (struct nrec *)(t->chunk[t->nchunk - 1] + t->used);
-	r->n = 0;
-	r->len = nm->len;
-	memcpy(r->wire, nm->wire, nm->len);
-	t->ix[i] = 1 + ((t->nchunk - 1) << 16 | t->used / 8);
-	t->used += size;
-	t->count++;
-	return r;
-}
-
 /* The tag record stream (see the top). */
 #define TAG_BYTES (16u << 20)
 struct tagrec1 {
@@ -195,7 +102,7 @@ struct state {
 	struct series b;
 	uint64_t lookups, sends;
 	struct dk_clients clients;
-	struct ntab names;
+	struct dk_ntab names; /* per retried name: queries sent */
 	struct tagstream tags;
 	uint32_t *retried; /* low 32 bits of retried lookups' seqs (finish() sorts them) */
 	size_t nretried, aretried;
@@ -213,7 +120,7 @@ static void *init(struct detect_ctx *dc)
 	s->bucket = b < 1 ? 1 : b > 86400 ? 86400 : (uint32_t)b;
 	series_init(&s->b, NCOLS);
 	dk_clients_init(&s->clients, dc, sizeof(struct lcnt), 65536);
-	s->names.cap = 16384;
+	dk_ntab_init(&s->names, 16384);
 
 	return s;
 }
@@ -347,7 +254,7 @@ static void keep_example(struct state *s, const struct lookup *l)
 static void lookup(void *st, const struct lookup *l)
 {
 	struct state *s = st;
-	struct nrec *nr;
+	struct dk_nrec *nr;
 	struct lcnt *c;
 
 	s->lookups++;
@@ -359,7 +266,7 @@ static void lookup(void *st, const struct lookup *l)
 	c->sends += l->sends;
 	if (l->sends < 2)
 		return;
-	nr = ntab_get(&s->names, l->qname);
+	nr = dk_ntab_get(&s->names, 0, l->qname);
 	if (nr)
 		nr->n += l->sends;
 	if (s->nretried < RETRIED_MAX) {
@@ -424,7 +331,8 @@ static void tag_retried(struct state *s, const uint32_t *hot, uint32_t nhot,
 /* most queries first; ties by name, as dk_sorted() had them */
 static int cmp_nrec(const void *a, const void *b)
 {
-	const struct nrec *x = *(const struct nrec *const *)a, *y = *(const struct nrec *const *)b;
+	const struct dk_nrec *x = *(const struct dk_nrec *const *)a;
+	const struct dk_nrec *y = *(const struct dk_nrec *const *)b;
 	int c;
 
 	if (x->n != y->n)
@@ -438,27 +346,11 @@ static int cmp_nrec(const void *a, const void *b)
 #define TOP_NAMES 5
 
 /* The TOP_NAMES names with the most queries (*n of them; caller frees). */
-static struct nrec **top_names(const struct state *s, size_t *n)
+static struct dk_nrec **top_names(const struct state *s, size_t *n)
 {
-	struct nrec **top = xcalloc(TOP_NAMES + 1, sizeof(*top));
-	uint32_t i;
-	size_t k;
+	struct dk_nrec **top = xcalloc(TOP_NAMES + 1, sizeof(*top));
 
-	*n = 0;
-	for (i = 0; s->names.ix && i <= s->names.mask; i++) {
-		struct nrec *r;
-
-		if (!s->names.ix[i])
-			continue;
-		r = ntab_rec(&s->names, s->names.ix[i]);
-		if (*n == TOP_NAMES && cmp_nrec(&r, &top[TOP_NAMES - 1]) >= 0)
-			continue;
-		/* insert in order; the last falls out of a full list */
-		k = *n < TOP_NAMES ? (*n)++ : TOP_NAMES - 1;
-		for (; k > 0 && cmp_nrec(&r, &top[k - 1]) < 0; k--)
-			top[k] = top[k - 1];
-		top[k] = r;
-	}
+	*n = dk_ntab_top(&s->names, cmp_nrec, 1, 0, top, TOP_NAMES, NULL);
 	return top;
 }
 
@@ -477,7 +369,7 @@ static void finish(void *st, struct findings *out)
 	uint32_t *hot = xcalloc(MIN(s->b.n, MAX_HOT) + 1, sizeof(*hot));
 	uint32_t nj = 0, nhot = 0, nhot_all = 0, r;
 	struct kmap_ent **ce = NULL;
-	struct nrec **ne = NULL;
+	struct dk_nrec **ne = NULL;
 	uint64_t extra = 0, cextra = 0;
 	size_t i, nflag = 0, nne;
 	struct finding *f;
@@ -642,14 +534,10 @@ out:
 static void destroy(void *st)
 {
 	struct state *s = st;
-	uint32_t i;
 
 	series_free(&s->b);
 	dk_clients_free(&s->clients);
-	for (i = 0; i < s->names.nchunk; i++)
-		free(s->names.chunk[i]);
-	free(s->names.chunk);
-	free(s->names.ix);
+	dk_ntab_free(&s->names);
 	while (s->tags.head) {
 		struct tagchunk *c = s->tags.head;
 

@@ -128,99 +128,6 @@ struct cnt {
 	uint64_t n;
 };
 
-/*
- * Retried lookups per name, at most cap of them (the first seen): a record is
- * the count, the length and the wire form (40 bytes for a 30-byte name,
- * where a kmap entry took 104 with its bucket and order slots), in 64 KB
- * chunks, found through an open-addressed index of 4-byte record
- * references (load at most 1/2). The name's hash comes with it: nothing
- * is hashed here.
- */
-struct nrec {
-	uint64_t n;
-	uint8_t len;
-	uint8_t wire[];
-};
-
-#define NCHUNK (65536 - 64)
-#define NREC_SIZE(len) ((offsetof(struct nrec, wire) + (len) + 7) & ~(size_t)7)
-
-struct ntab {
-	uint8_t **chunk;   /* nchunk chunks of NCHUNK bytes */
-	uint32_t nchunk, used; /* bytes used in the last chunk */
-	uint32_t *ix;	   /* 0: empty; else 1 + chunk << 16 | offset / 8 */
-	uint32_t mask, count, cap;
-};
-
-static struct nrec *ntab_rec(const struct ntab *t, uint32_t ref)
-{
-	ref--;
-	return (struct nrec *)(t->chunk[ref >> 16] + (size_t)(ref & 0xffff) * 8);
-}
-
-static uint32_t ntab_hash(uint64_t name_hash)
-{
-	return (uint32_t)(hash_mix(name_hash) >> 32);
-}
-
-static void ntab_grow(struct ntab *t)
-{
-	uint32_t nmask = t->mask ? 2 * t->mask + 1 : 1023, i, j, *nix;
-
-	nix = xcalloc((size_t)nmask + 1, sizeof(*nix));
-	for (i = 0; t->ix && i <= t->mask; i++) {
-		const struct nrec *r;
-
-		if (!t->ix[i])
-			continue;
-		r = ntab_rec(t, t->ix[i]);
-		for (j = ntab_hash(hash_bytes(r->wire, r->len, 0)) & nmask; nix[j];
-		     j = (j + 1) & nmask)
-			;
-		nix[j] = t->ix[i];
-	}
-	free(t->ix);
-	t->ix = nix;
-	t->mask = nmask;
-}
-
-/* The record of a name, a new one if there is room; NULL past cap. */
-static struct nrec *ntab_get(struct ntab *t, const struct name *nm)
-{
-	uint32_t h, i, size = (uint32_t)NREC_SIZE(nm->len);
-	struct nrec *r;
-
-	if (!t->ix)
-		ntab_grow(t);
-	h = ntab_hash(nm->hash);
-	for (i = h & t->mask; t->ix[i]; i = (i + 1) & t->mask) {
-		r = ntab_rec(t, t->ix[i]);
-		if (r->len == nm->len && !memcmp(r->wire, nm->wire, nm->len))
-			return r;
-	}
-	if (t->count >= t->cap)
-		return NULL;
-	if (2 * (t->count + 1) > t->mask + 1) {
-		/* grown only to insert: a full table stays at its size */
-		ntab_grow(t);
-		for (i = h & t->mask; t->ix[i]; i = (i + 1) & t->mask)
-			;
-	}
-	if (!t->nchunk || t->used + size > NCHUNK) {
-		t->chunk = xrealloc(t->chunk, (t->nchunk + 1) * sizeof(*t->chunk));
-		t->chunk[t->nchunk++] = xmalloc(NCHUNK);
-		t->used = 0;
-	}
-	r = (struct nrec *)(t->chunk[t->nchunk - 1] + t->used);
-	r->n = 0;
-	r->len = nm->len;
-	memcpy(r->wire, nm->wire, nm->len);
-	t->ix[i] = 1 + ((t->nchunk - 1) << 16 | t->used / 8);
-	t->used += size;
-	t->count++;
-	return r;
-}
-
 struct state {
 	struct detect_ctx *dc;
 	struct rec_tab recs; /* lookup seq -> struct rec */
@@ -243,7 +150,8 @@ struct state {
 	ts_t iv_other_min, iv_other_max;
 	struct hist intervals, delay, gone_wait;
 	ts_t first, last;
-	struct ntab names; /* 4,096 names: 0.2 MB, not 0.4 MB as a kmap */
+	struct dk_ntab names; /* retried lookups per name (4,096: 0.2 MB, not 0.4 MB
+			       * as a kmap) */
 	struct kmap servers, clients;
 	struct example ex[NEX][EX_PER];
 	int nex[NEX];
@@ -256,7 +164,7 @@ static void *init(struct detect_ctx *dc)
 	s->dc = dc;
 	recidx_init(&s->recs.ix);
 	s->recs.free = NO_REC;
-	s->names.cap = 4096;
+	dk_ntab_init(&s->names, 4096);
 	kmap_init(&s->servers, sizeof(struct cnt), 4096);
 	kmap_init(&s->clients, sizeof(struct cnt), 4096);
 	s->min_iv = (ts_t)(detect_param(dc, "retry-timeout", "min_interval_s") * NS_PER_SEC);
@@ -577,7 +485,7 @@ static void lookup(void *st, const struct lookup *l)
 	if (l->last_send_ts > s->last)
 		s->last = l->last_send_ts;
 	{
-		struct nrec *c = ntab_get(&s->names, l->qname);
+		struct dk_nrec *c = dk_ntab_get(&s->names, 0, l->qname);
 
 		if (c)
 			c->n++;
@@ -640,7 +548,8 @@ static int cmp_cnt(const void *a, const void *b)
 
 static int cmp_nrec(const void *a, const void *b)
 {
-	const struct nrec *x = *(const struct nrec *const *)a, *y = *(const struct nrec *const *)b;
+	const struct dk_nrec *x = *(const struct dk_nrec *const *)a;
+	const struct dk_nrec *y = *(const struct dk_nrec *const *)b;
 
 	if (x->n != y->n)
 		return x->n > y->n ? -1 : 1;
@@ -653,24 +562,10 @@ static int cmp_nrec(const void *a, const void *b)
  * first FINDING_MAX_AFFECTED picked in one pass, not all of them sorted. */
 static void list_names(struct state *s, struct finding *f, struct sbuf *line)
 {
-	struct nrec *top[FINDING_MAX_AFFECTED];
-	size_t i, k, ntop = 0, n = 0;
+	struct dk_nrec *top[FINDING_MAX_AFFECTED];
+	size_t i, n, ntop;
 
-	for (i = 0; s->names.ix && i <= s->names.mask; i++) {
-		struct nrec *r;
-
-		if (!s->names.ix[i])
-			continue;
-		r = ntab_rec(&s->names, s->names.ix[i]);
-		n++;
-		if (ntop == FINDING_MAX_AFFECTED && cmp_nrec(&r, &top[ntop - 1]) >= 0)
-			continue;
-		/* insert in order; the last falls out of a full list */
-		k = ntop < FINDING_MAX_AFFECTED ? ntop++ : FINDING_MAX_AFFECTED - 1;
-		for (; k > 0 && cmp_nrec(&r, &top[k - 1]) < 0; k--)
-			top[k] = top[k - 1];
-		top[k] = r;
-	}
+	ntop = dk_ntab_top(&s->names, cmp_nrec, 1, 0, top, FINDING_MAX_AFFECTED, &n);
 	for (i = 0; i < ntop; i++) {
 		struct sbuf nb = SBUF_INIT;
 
@@ -872,10 +767,7 @@ static void destroy(void *st)
 		free(s->recs.chunk[i]);
 	free(s->recs.chunk);
 	recidx_free(&s->recs.ix);
-	for (i = 0; i < s->names.nchunk; i++)
-		free(s->names.chunk[i]);
-	free(s->names.chunk);
-	free(s->names.ix);
+	dk_ntab_free(&s->names);
 	kmap_free(&s->servers);
 	kmap_free(&s->clients);
 	hist_free(&s->intervals);

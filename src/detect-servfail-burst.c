@@ -16,7 +16,7 @@
  * Streaming and bounded: answers reach us in capture order, so each server
  * keeps only its current second and current run; finished bursts are kept
  * (BURSTS_KEPT per server, all of them counted). Servers are a capped kmap;
- * failing names a capped table of compact records (struct ntab: 0.7 MB,
+ * failing names a capped table of compact records (dk_ntab: 0.7 MB,
  * not about 1.2 MB as a kmap, for the bench trace's 13,200 failing server
  * and name pairs).
  *
@@ -85,101 +85,6 @@ struct srv {
 	uint64_t small_runs; /* runs of hot seconds below burst_min */
 };
 
-/*
- * Failures per server and name, at most cap of them (the first seen): a
- * record is the count, the server id, the length and the wire form (48
- * bytes for a 30-byte name, where a kmap entry keyed by server address and
- * name took 112 with its bucket and order slots), in 64 KB chunks, found
- * through an open-addressed index of 4-byte record references (load at
- * most 1/2). The name's hash comes with it: nothing is hashed here.
- */
-struct nrec {
-	uint64_t n;
-	uint32_t sid;
-	uint8_t len;
-	uint8_t wire[];
-};
-
-#define NCHUNK (65536 - 64)
-#define NREC_SIZE(len) ((offsetof(struct nrec, wire) + (len) + 7) & ~(size_t)7)
-
-struct ntab {
-	uint8_t **chunk;   /* nchunk chunks of NCHUNK bytes */
-	uint32_t nchunk, used; /* bytes used in the last chunk */
-	uint32_t *ix;	   /* 0: empty; else 1 + chunk << 16 | offset / 8 */
-	uint32_t mask, count, cap;
-};
-
-static struct nrec *ntab_rec(const struct ntab *t, uint32_t ref)
-{
-	ref--;
-	return (struct nrec *)(t->chunk[ref >> 16] + (size_t)(ref & 0xffff) * 8);
-}
-
-static uint32_t ntab_hash(uint64_t name_hash, uint32_t sid)
-{
-	return (uint32_t)(hash_mix(name_hash ^ sid) >> 32);
-}
-
-static void ntab_grow(struct ntab *t)
-{
-	uint32_t nmask = t->mask ? 2 * t->mask + 1 : 1023, i, j, *nix;
-
-	nix = xcalloc((size_t)nmask + 1, sizeof(*nix));
-	for (i = 0; t->ix && i <= t->mask; i++) {
-		const struct nrec *r;
-
-		if (!t->ix[i])
-			continue;
-		r = ntab_rec(t, t->ix[i]);
-		for (j = ntab_hash(hash_bytes(r->wire, r->len, 0), r->sid) & nmask; nix[j];
-		     j = (j + 1) & nmask)
-			;
-		nix[j] = t->ix[i];
-	}
-	free(t->ix);
-	t->ix = nix;
-	t->mask = nmask;
-}
-
-/* The record of (sid, name), a new one if there is room; NULL past cap. */
-static struct nrec *ntab_get(struct ntab *t, uint32_t sid, const struct name *nm)
-{
-	uint32_t h, i, size = (uint32_t)NREC_SIZE(nm->len);
-	struct nrec *r;
-
-	if (!t->ix)
-		ntab_grow(t);
-	h = ntab_hash(nm->hash, sid);
-	for (i = h & t->mask; t->ix[i]; i = (i + 1) & t->mask) {
-		r = ntab_rec(t, t->ix[i]);
-		if (r->sid == sid && r->len == nm->len && !memcmp(r->wire, nm->wire, nm->len))
-			return r;
-	}
-	if (t->count >= t->cap)
-		return NULL;
-	if (2 * (t->count + 1) > t->mask + 1) {
-		/* grown only to insert: a full table stays at its size */
-		ntab_grow(t);
-		for (i = h & t->mask; t->ix[i]; i = (i + 1) & t->mask)
-			;
-	}
-	if (!t->nchunk || t->used + size > NCHUNK) {
-		t->chunk = xrealloc(t->chunk, (t->nchunk + 1) * sizeof(*t->chunk));
-		t->chunk[t->nchunk++] = xmalloc(NCHUNK);
-		t->used = 0;
-	}
-	r = (struct nrec *)(t->chunk[t->nchunk - 1] + t->used);
-	r->n = 0;
-	r->sid = sid;
-	r->len = nm->len;
-	memcpy(r->wire, nm->wire, nm->len);
-	t->ix[i] = 1 + ((t->nchunk - 1) << 16 | t->used / 8);
-	t->used += size;
-	t->count++;
-	return r;
-}
-
 /* The tag records (see the top): a list of chunks, each filled with whole
  * records up to TAGREC_MAX bytes from its end. */
 #define TAGCHUNK (16384 - 64) /* with its header and malloc's: 16 KB */
@@ -209,7 +114,7 @@ struct state {
 	double share;
 	uint32_t bmin, gap;
 	struct kmap servers;
-	struct ntab names; /* server id and name -> failures */
+	struct dk_ntab names; /* server id and name -> failures */
 	struct tagstream tags;
 	uint32_t nservers;
 	uint64_t ignored; /* answers from servers beyond the table cap */
@@ -224,7 +129,7 @@ static void *init(struct detect_ctx *dc)
 	s->bmin = (uint32_t)detect_param(dc, "servfail-burst", "burst_min");
 	s->gap = (uint32_t)detect_param(dc, "servfail-burst", "burst_gap");
 	kmap_init(&s->servers, sizeof(struct srv), 4096);
-	s->names.cap = 16384;
+	dk_ntab_init(&s->names, 16384);
 	return s;
 }
 
@@ -385,7 +290,7 @@ static void txn(void *st, const struct txn *t)
 {
 	struct state *s = st;
 	uint8_t k[DK_ADDR_KEY];
-	struct nrec *nr;
+	struct dk_nrec *nr;
 	size_t klen;
 	struct srv *v;
 	uint16_t rc;
@@ -437,7 +342,7 @@ static void txn(void *st, const struct txn *t)
 		txn_describe(t, v->c_ex.what, sizeof(v->c_ex.what));
 	}
 	nameset_add(&v->c_names, t->qname->hash);
-	nr = ntab_get(&s->names, v->id, t->qname);
+	nr = dk_ntab_get(&s->names, v->id, t->qname);
 	if (nr)
 		nr->n++;
 	tag_add(&s->tags, t->seq, t->resp_ts / NS_PER_SEC, v->id);
@@ -456,7 +361,8 @@ static int is_tagged(const struct burst *b, uint32_t n, int64_t sec)
 /* most failures first; ties by name, as dk_sorted() had them */
 static int cmp_nrec(const void *a, const void *b)
 {
-	const struct nrec *x = *(const struct nrec *const *)a, *y = *(const struct nrec *const *)b;
+	const struct dk_nrec *x = *(const struct dk_nrec *const *)a;
+	const struct dk_nrec *y = *(const struct dk_nrec *const *)b;
 	int c;
 
 	if (x->n != y->n)
@@ -474,26 +380,10 @@ static int cmp_nrec(const void *a, const void *b)
  * of 13,000 pointers at the end of the bench trace). */
 static void list_names(struct state *s, struct finding *f, uint32_t sid)
 {
-	struct nrec *top[TOP_NAMES];
-	size_t i, k, shown = 0, total = 0;
+	struct dk_nrec *top[TOP_NAMES];
+	size_t i, shown, total;
 
-	for (i = 0; s->names.ix && i <= s->names.mask; i++) {
-		struct nrec *r;
-
-		if (!s->names.ix[i])
-			continue;
-		r = ntab_rec(&s->names, s->names.ix[i]);
-		if (r->sid != sid)
-			continue;
-		total++;
-		if (shown == TOP_NAMES && cmp_nrec(&r, &top[TOP_NAMES - 1]) >= 0)
-			continue;
-		/* insert in order; the last falls out of a full list */
-		k = shown < TOP_NAMES ? shown++ : TOP_NAMES - 1;
-		for (; k > 0 && cmp_nrec(&r, &top[k - 1]) < 0; k--)
-			top[k] = top[k - 1];
-		top[k] = r;
-	}
+	shown = dk_ntab_top(&s->names, cmp_nrec, 0, sid, top, TOP_NAMES, &total);
 	for (i = 0; i < shown; i++) {
 		struct sbuf nb = SBUF_INIT;
 
@@ -666,10 +556,7 @@ static void destroy(void *st)
 		free(((struct srv *)kmap_val(e[i]))->bursts);
 	free(e);
 	kmap_free(&s->servers);
-	for (i = 0; i < s->names.nchunk; i++)
-		free(s->names.chunk[i]);
-	free(s->names.chunk);
-	free(s->names.ix);
+	dk_ntab_free(&s->names);
 	while (s->tags.head) {
 		struct tagchunk *c = s->tags.head;
 

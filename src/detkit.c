@@ -5,6 +5,7 @@
 #include "detkit.h"
 #include "detect.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,4 +128,116 @@ void dk_clients_free(struct dk_clients *c)
 	kmap_free(&c->map);
 	dk_byid_free(&c->ix);
 	memset(c, 0, sizeof(*c));
+}
+
+/* ---- dk_ntab --------------------------------------------------------------- */
+
+#define NTAB_CHUNK (65536 - 64) /* with malloc's header: 64 KB */
+#define NREC_SIZE(len) ((offsetof(struct dk_nrec, wire) + (len) + 7) & ~(size_t)7)
+
+static struct dk_nrec *ntab_rec(const struct dk_ntab *t, uint32_t ref)
+{
+	ref--;
+	return (struct dk_nrec *)(t->chunk[ref >> 16] + (size_t)(ref & 0xffff) * 8);
+}
+
+static uint32_t ntab_hash(uint64_t name_hash, uint32_t key)
+{
+	return (uint32_t)(hash_mix(name_hash ^ key) >> 32);
+}
+
+static void ntab_grow(struct dk_ntab *t)
+{
+	uint32_t nmask = t->mask ? 2 * t->mask + 1 : 1023, i, j, *nix;
+
+	nix = xcalloc((size_t)nmask + 1, sizeof(*nix));
+	for (i = 0; t->ix && i <= t->mask; i++) {
+		const struct dk_nrec *r;
+
+		if (!t->ix[i])
+			continue;
+		r = ntab_rec(t, t->ix[i]);
+		for (j = ntab_hash(hash_bytes(r->wire, r->len, 0), r->key) & nmask; nix[j];
+		     j = (j + 1) & nmask)
+			;
+		nix[j] = t->ix[i];
+	}
+	free(t->ix);
+	t->ix = nix;
+	t->mask = nmask;
+}
+
+struct dk_nrec *dk_ntab_get(struct dk_ntab *t, uint32_t key, const struct name *nm)
+{
+	uint32_t h, i, size = (uint32_t)NREC_SIZE(nm->len);
+	struct dk_nrec *r;
+
+	if (!t->ix)
+		ntab_grow(t);
+	h = ntab_hash(nm->hash, key);
+	for (i = h & t->mask; t->ix[i]; i = (i + 1) & t->mask) {
+		r = ntab_rec(t, t->ix[i]);
+		if (r->key == key && r->len == nm->len && !memcmp(r->wire, nm->wire, nm->len))
+			return r;
+	}
+	if (t->count >= t->cap)
+		return NULL;
+	if (2 * (t->count + 1) > t->mask + 1) {
+		/* grown only to insert: a full table stays at its size */
+		ntab_grow(t);
+		for (i = h & t->mask; t->ix[i]; i = (i + 1) & t->mask)
+			;
+	}
+	if (!t->nchunk || t->used + size > NTAB_CHUNK) {
+		t->chunk = xrealloc(t->chunk, (t->nchunk + 1) * sizeof(*t->chunk));
+		t->chunk[t->nchunk++] = xmalloc(NTAB_CHUNK);
+		t->used = 0;
+	}
+	r = (struct dk_nrec *)(t->chunk[t->nchunk - 1] + t->used);
+	r->n = 0;
+	r->key = key;
+	r->len = nm->len;
+	memcpy(r->wire, nm->wire, nm->len);
+	t->ix[i] = 1 + ((t->nchunk - 1) << 16 | t->used / 8);
+	t->used += size;
+	t->count++;
+	return r;
+}
+
+size_t dk_ntab_top(const struct dk_ntab *t, int (*cmp)(const void *, const void *), int any_key,
+		   uint32_t key, struct dk_nrec **top, size_t n, size_t *matched)
+{
+	size_t i, k, ntop = 0, m = 0;
+
+	for (i = 0; n && t->ix && i <= t->mask; i++) {
+		struct dk_nrec *r;
+
+		if (!t->ix[i])
+			continue;
+		r = ntab_rec(t, t->ix[i]);
+		if (!any_key && r->key != key)
+			continue;
+		m++;
+		if (ntop == n && cmp(&r, &top[n - 1]) >= 0)
+			continue;
+		/* insert in order; the last falls out of a full list */
+		k = ntop < n ? ntop++ : n - 1;
+		for (; k > 0 && cmp(&r, &top[k - 1]) < 0; k--)
+			top[k] = top[k - 1];
+		top[k] = r;
+	}
+	if (matched)
+		*matched = m;
+	return ntop;
+}
+
+void dk_ntab_free(struct dk_ntab *t)
+{
+	uint32_t i;
+
+	for (i = 0; i < t->nchunk; i++)
+		free(t->chunk[i]);
+	free(t->chunk);
+	free(t->ix);
+	memset(t, 0, sizeof(*t));
 }

@@ -2,13 +2,16 @@
  * detkit.h: small helpers the detectors share: addresses as kmap keys, the
  * entries of a kmap sorted by one of their counters (for "top clients",
  * "worst servers" lists), per-client records found by the client's number
- * (dk_clients), and the varint coding of compact per-transaction records.
+ * (dk_clients), counters per name (dk_ntab), and the varint coding of
+ * compact per-transaction records.
  */
 #ifndef DNSVET_DETKIT_H
 #define DNSVET_DETKIT_H
 
 #include "dnsvet.h"
 #include "kmap.h"
+
+#include <string.h>
 
 #define DK_ADDR_KEY 17 /* longest address key */
 
@@ -64,6 +67,48 @@ static inline int64_t dk_unzigzag(uint64_t v)
 {
 	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
 }
+
+/*
+ * Counters per name, or per (32-bit key, name), for "top names" lists
+ * (amplification, retry-timeout, servfail-burst): at most cap records
+ * (the first seen), each the count, the key, the length and the wire
+ * form (48 bytes for a 30-byte name, where a kmap entry took 104 to 112
+ * with its bucket and order slots), in 64 KB chunks, found through an
+ * open-addressed index of 4-byte record references (load at most 1/2).
+ * The interned name's hash comes with it: nothing is hashed on the way.
+ */
+struct dk_nrec {
+	uint64_t n;
+	uint32_t key;
+	uint8_t len;
+	uint8_t wire[];
+};
+
+struct dk_ntab {
+	uint8_t **chunk;       /* nchunk chunks */
+	uint32_t nchunk, used; /* bytes used in the last chunk */
+	uint32_t *ix;	       /* 0: empty; else 1 + chunk << 16 | offset / 8 */
+	uint32_t mask, count, cap;
+};
+
+static inline void dk_ntab_init(struct dk_ntab *t, uint32_t cap)
+{
+	memset(t, 0, sizeof(*t));
+	t->cap = cap;
+}
+
+/* The record of (key, nm), a new one (n = 0) if there is room; NULL past
+ * the cap. */
+struct dk_nrec *dk_ntab_get(struct dk_ntab *t, uint32_t key, const struct name *nm);
+/*
+ * The best n records by cmp (as for qsort() of struct dk_nrec *), of
+ * those with this key, or of all if any_key, into top (n of room); returns
+ * how many, and sets *matched (if not NULL) to how many records took part.
+ * One pass, not a sort of them all.
+ */
+size_t dk_ntab_top(const struct dk_ntab *t, int (*cmp)(const void *, const void *), int any_key,
+		   uint32_t key, struct dk_nrec **top, size_t n, size_t *matched);
+void dk_ntab_free(struct dk_ntab *t);
 
 struct detect_ctx;
 
