@@ -72,16 +72,9 @@ struct tagrec1 {
 	uint32_t lseq;	/* low 32 bits of its lookup's seq */
 };
 
-#define TAGCHUNK (65536 - 64) /* with its header and malloc's: 64 KB */
-struct tagchunk {
-	struct tagchunk *next;
-	uint32_t n;
-	uint8_t b[TAGCHUNK];
-};
-
+/* in a dk_bytes stream of 64 KB chunks */
 struct tagstream {
-	struct tagchunk *head, *tail;
-	size_t n; /* bytes in all */
+	struct dk_bytes b;
 	uint64_t prev_seq;
 	int64_t prev_bucket;
 	uint32_t prev_lseq;
@@ -121,7 +114,7 @@ static void *init(struct detect_ctx *dc)
 	series_init(&s->b, NCOLS);
 	dk_clients_init(&s->clients, dc, sizeof(struct lcnt), 65536);
 	dk_ntab_init(&s->names, 16384);
-
+	dk_bytes_init(&s->tags.b, 65536);
 	return s;
 }
 
@@ -137,24 +130,13 @@ static ts_t bucket_ts(const struct state *s, ts_t ts)
 
 static void tag_put(struct tagstream *ts, uint64_t seq, int64_t bucket, uint32_t lseq)
 {
-	struct tagchunk *c = ts->tail;
 	uint8_t *p;
 
-	if (ts->n + TAGREC_MAX > TAG_BYTES) {
+	if (ts->b.len + TAGREC_MAX > TAG_BYTES) {
 		ts->dropped++;
 		return;
 	}
-	if (!c || c->n + TAGREC_MAX > TAGCHUNK) {
-		c = xmalloc(sizeof(*c));
-		c->next = NULL;
-		c->n = 0;
-		if (ts->tail)
-			ts->tail->next = c;
-		else
-			ts->head = c;
-		ts->tail = c;
-	}
-	p = c->b + c->n;
+	p = dk_bytes_room(&ts->b, TAGREC_MAX);
 	p = dk_put_varint(p, dk_zigzag((int64_t)(seq - ts->prev_seq)));
 	/* the bucket only when it changes (a flag below the lookup seq):
 	 * most records share their predecessor's, and its 0 was a byte */
@@ -162,36 +144,20 @@ static void tag_put(struct tagstream *ts, uint64_t seq, int64_t bucket, uint32_t
 				     (bucket != ts->prev_bucket));
 	if (bucket != ts->prev_bucket)
 		p = dk_put_varint(p, dk_zigzag(bucket - ts->prev_bucket));
-	ts->n += (size_t)(p - c->b) - c->n;
-	c->n = (uint32_t)(p - c->b);
+	dk_bytes_done(&ts->b, p);
 	ts->prev_seq = seq;
 	ts->prev_bucket = bucket;
 	ts->prev_lseq = lseq;
 }
 
-/* Walking the records: start from a zeroed w. */
-struct tagwalk {
-	const struct tagchunk *c;
-	uint32_t pos;
-	int started;
-};
-
-static int tag_next(const struct tagstream *ts, struct tagwalk *w, struct tagrec1 *r)
+/* The next record after r (start from a zeroed r), 0 at the end. */
+static int tag_next(struct dk_bytes_pos *at, struct tagrec1 *r)
 {
-	const uint8_t *p;
+	const uint8_t *p = dk_bytes_next(at);
 	uint64_t v;
 
-	if (!w->started) {
-		w->c = ts->head;
-		w->started = 1;
-	}
-	if (w->c && w->pos >= w->c->n) {
-		w->c = w->c->next;
-		w->pos = 0;
-	}
-	if (!w->c)
+	if (!p)
 		return 0;
-	p = w->c->b + w->pos;
 	p = dk_get_varint(p, &v);
 	r->seq += (uint64_t)dk_unzigzag(v);
 	p = dk_get_varint(p, &v);
@@ -200,7 +166,7 @@ static int tag_next(const struct tagstream *ts, struct tagwalk *w, struct tagrec
 		p = dk_get_varint(p, &v);
 		r->bucket += dk_unzigzag(v);
 	}
-	w->pos = (uint32_t)(p - w->c->b);
+	dk_bytes_skip(at, p);
 	return 1;
 }
 
@@ -308,11 +274,11 @@ static void tag_retried(struct state *s, const uint32_t *hot, uint32_t nhot,
 			const uint32_t *sorted)
 {
 	struct tagrec1 t;
-	struct tagwalk w;
+	struct dk_bytes_pos at;
 
 	memset(&t, 0, sizeof(t));
-	memset(&w, 0, sizeof(w));
-	while (tag_next(&s->tags, &w, &t)) {
+	dk_bytes_begin(&s->tags.b, &at);
+	while (tag_next(&at, &t)) {
 		int64_t row = t.bucket - s->b.t0;
 
 		if (nhot) {
@@ -504,13 +470,13 @@ static void finish(void *st, struct findings *out)
 	for (i = 0; i < (size_t)s->nex; i++) {
 		struct frameref none = { 0, 0 };
 		struct tagrec1 t;
-		struct tagwalk w;
+		struct dk_bytes_pos at;
 		uint64_t seq = 0;
 
 		/* the lookup's first transaction, for `dnsvet tx` */
 		memset(&t, 0, sizeof(t));
-		memset(&w, 0, sizeof(w));
-		while (tag_next(&s->tags, &w, &t))
+		dk_bytes_begin(&s->tags.b, &at);
+		while (tag_next(&at, &t))
 			if (t.lseq == s->ex[i].lseq && (!seq || t.seq < seq))
 				seq = t.seq;
 		finding_evidence_raw(f, seq, s->ex[i].ts, s->ex[i].first, none, s->ex[i].what);
@@ -538,12 +504,7 @@ static void destroy(void *st)
 	series_free(&s->b);
 	dk_clients_free(&s->clients);
 	dk_ntab_free(&s->names);
-	while (s->tags.head) {
-		struct tagchunk *c = s->tags.head;
-
-		s->tags.head = c->next;
-		free(c);
-	}
+	dk_bytes_free(&s->tags.b);
 	free(s->retried);
 	free(s);
 }

@@ -76,17 +76,9 @@ struct window {
 	uint32_t r0, r1; /* series rows, inclusive */
 };
 
-/* The tag records (see the top): a list of chunks, each filled with whole
- * records up to TAGREC_MAX bytes from its end. */
-#define TAGCHUNK (65536 - 64) /* with its header and malloc's: 64 KB */
-struct tagchunk {
-	struct tagchunk *next;
-	uint32_t n;
-	uint8_t b[TAGCHUNK];
-};
-
+/* The tag records (see the top), in a dk_bytes stream of 64 KB chunks. */
 struct tagstream {
-	struct tagchunk *head, *tail;
+	struct dk_bytes b;
 	uint64_t nrec, dropped;
 	uint64_t prev_seq;
 	int64_t prev_sec;
@@ -116,6 +108,7 @@ static void *init(struct detect_ctx *dc)
 	dk_clients_init(&s->clients, dc, sizeof(struct ecnt), 65536);
 	kmap_init(&s->servers, sizeof(struct ecnt), 4096);
 	s->nets24.cap = 65536;
+	dk_bytes_init(&s->tags.b, 65536);
 	return s;
 }
 
@@ -207,29 +200,18 @@ static void keep(struct evidence *arr, int *n, int max, const struct txn *t)
 
 static void tag_add(struct tagstream *ts, uint64_t seq, int64_t sec)
 {
-	struct tagchunk *c = ts->tail;
 	uint8_t *p;
 
 	if (ts->nrec >= TAGBUF_DEFAULT_CAP) {
 		ts->dropped++;
 		return;
 	}
-	if (!c || c->n + TAGREC_MAX > TAGCHUNK) {
-		c = xmalloc(sizeof(*c));
-		c->next = NULL;
-		c->n = 0;
-		if (ts->tail)
-			ts->tail->next = c;
-		else
-			ts->head = c;
-		ts->tail = c;
-	}
 	/* seconds as a tagbuf record had them */
 	sec = sec < 0 ? 0 : sec > UINT32_MAX ? UINT32_MAX : sec;
-	p = c->b + c->n;
+	p = dk_bytes_room(&ts->b, TAGREC_MAX);
 	p = dk_put_varint(p, dk_zigzag((int64_t)(seq - ts->prev_seq)));
 	p = dk_put_varint(p, dk_zigzag(sec - ts->prev_sec));
-	c->n = (uint32_t)(p - c->b);
+	dk_bytes_done(&ts->b, p);
 	ts->nrec++;
 	ts->prev_seq = seq;
 	ts->prev_sec = sec;
@@ -556,21 +538,20 @@ static int in_windows(const struct state *s, const struct window *w, uint32_t n,
 /* Tag the PTR transactions inside the windows. */
 static void tag_windows(const struct state *s, const struct window *w, uint32_t n)
 {
-	const struct tagchunk *c;
+	struct dk_bytes_pos at;
+	const uint8_t *p;
 	uint64_t seq = 0, v;
 	int64_t sec = 0;
 
-	for (c = s->tags.head; c; c = c->next) {
-		const uint8_t *p = c->b, *end = c->b + c->n;
-
-		while (p < end) {
-			p = dk_get_varint(p, &v);
-			seq += (uint64_t)dk_unzigzag(v);
-			p = dk_get_varint(p, &v);
-			sec += dk_unzigzag(v);
-			if (in_windows(s, w, n, sec))
-				detect_tag(s->dc, "ptr-flood", seq);
-		}
+	dk_bytes_begin(&s->tags.b, &at);
+	while ((p = dk_bytes_next(&at))) {
+		p = dk_get_varint(p, &v);
+		seq += (uint64_t)dk_unzigzag(v);
+		p = dk_get_varint(p, &v);
+		sec += dk_unzigzag(v);
+		dk_bytes_skip(&at, p);
+		if (in_windows(s, w, n, sec))
+			detect_tag(s->dc, "ptr-flood", seq);
 	}
 }
 
@@ -711,12 +692,7 @@ static void destroy(void *st)
 	kmap_free(&s->servers);
 	free(s->nets24.v);
 	free(s->net16);
-	while (s->tags.head) {
-		struct tagchunk *c = s->tags.head;
-
-		s->tags.head = c->next;
-		free(c);
-	}
+	dk_bytes_free(&s->tags.b);
 	free(s);
 }
 

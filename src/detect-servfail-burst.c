@@ -85,18 +85,10 @@ struct srv {
 	uint64_t small_runs; /* runs of hot seconds below burst_min */
 };
 
-/* The tag records (see the top): a list of chunks, each filled with whole
- * records up to TAGREC_MAX bytes from its end. */
-#define TAGCHUNK (16384 - 64) /* with its header and malloc's: 16 KB */
-#define TAGREC_MAX 30	      /* three varints */
-struct tagchunk {
-	struct tagchunk *next;
-	uint32_t n;
-	uint8_t b[TAGCHUNK];
-};
-
+/* The tag records (see the top), in a dk_bytes stream of 16 KB chunks. */
+#define TAGREC_MAX 30 /* three varints */
 struct tagstream {
-	struct tagchunk *head, *tail;
+	struct dk_bytes b;
 	uint64_t nrec, dropped;
 	uint64_t prev_seq;
 	int64_t prev_sec;
@@ -130,62 +122,46 @@ static void *init(struct detect_ctx *dc)
 	s->gap = (uint32_t)detect_param(dc, "servfail-burst", "burst_gap");
 	kmap_init(&s->servers, sizeof(struct srv), 4096);
 	dk_ntab_init(&s->names, 16384);
+	dk_bytes_init(&s->tags.b, 16384);
 	return s;
 }
 
 static void tag_add(struct tagstream *ts, uint64_t seq, int64_t sec, uint32_t key)
 {
-	struct tagchunk *c = ts->tail;
 	uint8_t *p;
 
 	if (ts->nrec >= TAGBUF_DEFAULT_CAP) {
 		ts->dropped++;
 		return;
 	}
-	if (!c || c->n + TAGREC_MAX > TAGCHUNK) {
-		c = xmalloc(sizeof(*c));
-		c->next = NULL;
-		c->n = 0;
-		if (ts->tail)
-			ts->tail->next = c;
-		else
-			ts->head = c;
-		ts->tail = c;
-	}
 	/* seconds as a tagbuf record had them */
 	sec = sec < 0 ? 0 : sec > UINT32_MAX ? UINT32_MAX : sec;
-	p = c->b + c->n;
+	p = dk_bytes_room(&ts->b, TAGREC_MAX);
 	p = dk_put_varint(p, dk_zigzag((int64_t)(seq - ts->prev_seq)));
 	p = dk_put_varint(p, dk_zigzag(sec - ts->prev_sec));
 	p = dk_put_varint(p, dk_zigzag((int64_t)key - (int64_t)ts->prev_key));
-	c->n = (uint32_t)(p - c->b);
+	dk_bytes_done(&ts->b, p);
 	ts->nrec++;
 	ts->prev_seq = seq;
 	ts->prev_sec = sec;
 	ts->prev_key = key;
 }
 
-/* Walking the records: start from a zeroed r with c = the first chunk and
- * pos = 0. */
-static int tag_next(const struct tagchunk **c, uint32_t *pos, struct tagrec1 *r)
+/* The next record after r (start from a zeroed r), 0 at the end. */
+static int tag_next(struct dk_bytes_pos *at, struct tagrec1 *r)
 {
-	const uint8_t *p;
+	const uint8_t *p = dk_bytes_next(at);
 	uint64_t v;
 
-	if (*c && *pos >= (*c)->n) {
-		*c = (*c)->next;
-		*pos = 0;
-	}
-	if (!*c)
+	if (!p)
 		return 0;
-	p = (*c)->b + *pos;
 	p = dk_get_varint(p, &v);
 	r->seq += (uint64_t)dk_unzigzag(v);
 	p = dk_get_varint(p, &v);
 	r->sec += dk_unzigzag(v);
 	p = dk_get_varint(p, &v);
 	r->key = (uint32_t)((int64_t)r->key + dk_unzigzag(v));
-	*pos = (uint32_t)(p - (*c)->b);
+	dk_bytes_skip(at, p);
 	return 1;
 }
 
@@ -418,9 +394,8 @@ static void report_server(struct state *s, struct findings *out, const struct km
 	int have_extra, sev;
 	struct finding *f;
 	char srvname[64], t1[40];
-	const struct tagchunk *c;
+	struct dk_bytes_pos at;
 	struct tagrec1 r;
-	uint32_t pos = 0;
 
 	have_extra = close_second(s, &v, &extra);
 	if (!have_extra)
@@ -527,8 +502,8 @@ static void report_server(struct state *s, struct findings *out, const struct km
 		    "failures from timeouts. For names that always fail, fix the name or stop "
 		    "asking for it (a trailing dot avoids a search-list walk into SERVFAIL).");
 	memset(&r, 0, sizeof(r));
-	c = s->tags.head;
-	while (tag_next(&c, &pos, &r))
+	dk_bytes_begin(&s->tags.b, &at);
+	while (tag_next(&at, &r))
 		if (r.key == v.id && (!nb || is_tagged(all, nall, r.sec)))
 			detect_tag(dc, "servfail-burst", r.seq);
 out:
@@ -557,12 +532,7 @@ static void destroy(void *st)
 	free(e);
 	kmap_free(&s->servers);
 	dk_ntab_free(&s->names);
-	while (s->tags.head) {
-		struct tagchunk *c = s->tags.head;
-
-		s->tags.head = c->next;
-		free(c);
-	}
+	dk_bytes_free(&s->tags.b);
 	free(s);
 }
 

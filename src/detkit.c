@@ -241,3 +241,42 @@ void dk_ntab_free(struct dk_ntab *t)
 	free(t->ix);
 	memset(t, 0, sizeof(*t));
 }
+
+/* ---- dk_bytes -------------------------------------------------------------- */
+
+void dk_bytes_init(struct dk_bytes *s, uint32_t chunk)
+{
+	memset(s, 0, sizeof(*s));
+	/* malloc's header (16) and ours: the chunk stays within its size */
+	s->chunk = chunk - 64;
+}
+
+uint8_t *dk_bytes_room(struct dk_bytes *s, size_t max)
+{
+	struct dk_bchunk *c = s->tail;
+
+	if (!c || c->n + max > c->size) {
+		c = xmalloc(offsetof(struct dk_bchunk, b) + s->chunk);
+		c->next = NULL;
+		c->n = 0;
+		c->size = s->chunk;
+		if (s->tail)
+			s->tail->next = c;
+		else
+			s->head = c;
+		s->tail = c;
+	}
+	return c->b + c->n;
+}
+
+void dk_bytes_free(struct dk_bytes *s)
+{
+	while (s->head) {
+		struct dk_bchunk *c = s->head;
+
+		s->head = c->next;
+		free(c);
+	}
+	s->tail = NULL;
+	s->len = 0;
+}

@@ -3,7 +3,8 @@
  * entries of a kmap sorted by one of their counters (for "top clients",
  * "worst servers" lists), per-client records found by the client's number
  * (dk_clients), counters per name (dk_ntab), and the varint coding of
- * compact per-transaction records.
+ * compact per-transaction records and the chunked stream they go to
+ * (dk_bytes).
  */
 #ifndef DNSVET_DETKIT_H
 #define DNSVET_DETKIT_H
@@ -109,6 +110,72 @@ struct dk_nrec *dk_ntab_get(struct dk_ntab *t, uint32_t key, const struct name *
 size_t dk_ntab_top(const struct dk_ntab *t, int (*cmp)(const void *, const void *), int any_key,
 		   uint32_t key, struct dk_nrec **top, size_t n, size_t *matched);
 void dk_ntab_free(struct dk_ntab *t);
+
+/*
+ * An append-only byte stream in chunks, for the varint-coded tag records
+ * (amplification, ptr-flood, servfail-burst): a chunk is filled with
+ * whole records up to the longest one from its end, so a record never
+ * straddles two, and memory grows by a chunk, not by half an array
+ * (which, grown by half, stood at up to half again what it held).
+ *
+ *	p = dk_bytes_room(&s, REC_MAX); p = put(p, ...); dk_bytes_done(&s, p);
+ *
+ *	dk_bytes_begin(&s, &w);
+ *	while ((p = dk_bytes_next(&w))) { p = get(p, ...); dk_bytes_skip(&w, p); }
+ */
+struct dk_bchunk {
+	struct dk_bchunk *next;
+	uint32_t n, size; /* bytes used, bytes of b */
+	uint8_t b[];
+};
+
+struct dk_bytes {
+	struct dk_bchunk *head, *tail;
+	size_t len;	/* bytes in all */
+	uint32_t chunk; /* payload bytes of a chunk */
+};
+
+struct dk_bytes_pos {
+	const struct dk_bchunk *c;
+	uint32_t pos;
+};
+
+/* chunk: bytes a chunk takes with its header and malloc's (16 KB, 64 KB) */
+void dk_bytes_init(struct dk_bytes *s, uint32_t chunk);
+/* Where to write a record of at most max bytes (max <= the chunk). */
+uint8_t *dk_bytes_room(struct dk_bytes *s, size_t max);
+/* The record written up to end. */
+static inline void dk_bytes_done(struct dk_bytes *s, const uint8_t *end)
+{
+	uint32_t n = (uint32_t)(end - s->tail->b);
+
+	s->len += n - s->tail->n;
+	s->tail->n = n;
+}
+
+static inline void dk_bytes_begin(const struct dk_bytes *s, struct dk_bytes_pos *w)
+{
+	w->c = s->head;
+	w->pos = 0;
+}
+
+/* The start of the next record, NULL at the end. */
+static inline const uint8_t *dk_bytes_next(struct dk_bytes_pos *w)
+{
+	if (w->c && w->pos >= w->c->n) {
+		w->c = w->c->next;
+		w->pos = 0;
+	}
+	return w->c ? w->c->b + w->pos : NULL;
+}
+
+/* The record read up to end. */
+static inline void dk_bytes_skip(struct dk_bytes_pos *w, const uint8_t *end)
+{
+	w->pos = (uint32_t)(end - w->c->b);
+}
+
+void dk_bytes_free(struct dk_bytes *s);
 
 struct detect_ctx;
 
