@@ -294,21 +294,6 @@ static void tag_retried(struct state *s, const uint32_t *hot, uint32_t nhot,
 	}
 }
 
-/* most queries first; ties by name, as dk_sorted() had them */
-static int cmp_nrec(const void *a, const void *b)
-{
-	const struct dk_nrec *x = *(const struct dk_nrec *const *)a;
-	const struct dk_nrec *y = *(const struct dk_nrec *const *)b;
-	int c;
-
-	if (x->n != y->n)
-		return x->n > y->n ? -1 : 1;
-	c = memcmp(x->wire, y->wire, MIN(x->len, y->len));
-	if (c)
-		return c;
-	return (int)x->len - (int)y->len;
-}
-
 #define TOP_NAMES 5
 
 /* The TOP_NAMES names with the most queries (*n of them; caller frees). */
@@ -316,7 +301,7 @@ static struct dk_nrec **top_names(const struct state *s, size_t *n)
 {
 	struct dk_nrec **top = xcalloc(TOP_NAMES + 1, sizeof(*top));
 
-	*n = dk_ntab_top(&s->names, cmp_nrec, 1, 0, top, TOP_NAMES, NULL);
+	*n = dk_ntab_top(&s->names, dk_nrec_cmp, 1, 0, top, TOP_NAMES, NULL);
 	return top;
 }
 

@@ -334,21 +334,6 @@ static int is_tagged(const struct burst *b, uint32_t n, int64_t sec)
 	return 0;
 }
 
-/* most failures first; ties by name, as dk_sorted() had them */
-static int cmp_nrec(const void *a, const void *b)
-{
-	const struct dk_nrec *x = *(const struct dk_nrec *const *)a;
-	const struct dk_nrec *y = *(const struct dk_nrec *const *)b;
-	int c;
-
-	if (x->n != y->n)
-		return x->n > y->n ? -1 : 1;
-	c = memcmp(x->wire, y->wire, MIN(x->len, y->len));
-	if (c)
-		return c;
-	return (int)x->len - (int)y->len;
-}
-
 #define TOP_NAMES 5
 
 /* The failing names of one server, most failures first, into the finding:
@@ -359,7 +344,7 @@ static void list_names(struct state *s, struct finding *f, uint32_t sid)
 	struct dk_nrec *top[TOP_NAMES];
 	size_t i, shown, total;
 
-	shown = dk_ntab_top(&s->names, cmp_nrec, 0, sid, top, TOP_NAMES, &total);
+	shown = dk_ntab_top(&s->names, dk_nrec_cmp, 0, sid, top, TOP_NAMES, &total);
 	for (i = 0; i < shown; i++) {
 		struct sbuf nb = SBUF_INIT;
 

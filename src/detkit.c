@@ -231,6 +231,20 @@ size_t dk_ntab_top(const struct dk_ntab *t, int (*cmp)(const void *, const void 
 	return ntop;
 }
 
+int dk_nrec_cmp(const void *a, const void *b)
+{
+	const struct dk_nrec *x = *(const struct dk_nrec *const *)a;
+	const struct dk_nrec *y = *(const struct dk_nrec *const *)b;
+	int c;
+
+	if (x->n != y->n)
+		return x->n > y->n ? -1 : 1;
+	c = memcmp(x->wire, y->wire, MIN(x->len, y->len));
+	if (c)
+		return c;
+	return (int)x->len - (int)y->len;
+}
+
 void dk_ntab_free(struct dk_ntab *t)
 {
 	uint32_t i;

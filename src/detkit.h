@@ -109,6 +109,9 @@ struct dk_nrec *dk_ntab_get(struct dk_ntab *t, uint32_t key, const struct name *
  */
 size_t dk_ntab_top(const struct dk_ntab *t, int (*cmp)(const void *, const void *), int any_key,
 		   uint32_t key, struct dk_nrec **top, size_t n, size_t *matched);
+/* For dk_ntab_top(): the largest count first, ties by name as kmap
+ * entries sorted by dk_sorted() had them (wire bytes, then length). */
+int dk_nrec_cmp(const void *a, const void *b);
 void dk_ntab_free(struct dk_ntab *t);
 
 /*
