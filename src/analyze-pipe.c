@@ -30,12 +30,14 @@
  * affected message and a fallback for the cases the replay cannot repair.
  * A pipeline is exact without any of it; it gains less (below).
  *
- * What it gains (make bench, the 2 M-packet trace cut in 4 files, every
- * detector on, best of 3, wall time, 2026-12-03): -j 1 3.43 s, -j 2 2.13 s
- * (1.61 times), -j 3 2.90 s. The two processes of -j 2 use 3.9 s of CPU
- * between them against 3.4 s for one: every transaction crosses from one
- * core to the other as a 300-byte record (with its lookup's state) and
- * every finished lookup as a 160-byte one, and some per-client work
+ * What it gains (the 2 M-packet trace of make bench cut in 4 files, every
+ * detector on, wall time, 8 alternating rounds on the shared 2-core
+ * machine, 2026-12-03): -j 2 takes 1.69 times less time than -j 1
+ * (median of the rounds' ratios; 1.53 in the same rounds before names
+ * crossed by number, below); -j 3 is slower than -j 2. The two processes use
+ * more CPU between them than one does: every transaction crosses from
+ * one core to the other as a 280-byte record (with its lookup's state)
+ * and every finished lookup as a 150-byte one, and some per-client work
  * (detect_client) is done on both sides. Without detectors the pipeline
  * barely pays (1.1 times): matching and statistics are then most of the
  * time, and they stay in one process each. More than this needs the
@@ -69,6 +71,8 @@ enum {
 	R_LOOKUP,   /* a finished lookup: struct obj_rec */
 	R_END2,	    /* matcher done: struct end_rec */
 	R_DETECT,   /* -j 2: a piece of detect_export()'s bytes */
+	R_NAME,	    /* a name the records after it refer to by id: struct name_def */
+	R_NAME_GONE, /* the matching process freed the name with this id: uint32_t */
 };
 
 struct iface_rec {
@@ -99,7 +103,6 @@ static void stage_times(const char *stage)
 			(double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
 }
 
-/* The name travels as bytes; the next stage interns its own copy. */
 /*
  * A transaction or lookup travels without the matcher's bookkeeping at the
  * head of its struct (hash chain and age list: meaningless in another
@@ -148,16 +151,100 @@ static void lookup_get(struct lookup *l, uint32_t *more, const uint8_t *p, size_
 	l->send_more = l->nsend_ts > LOOKUP_INLINE_SENDS ? more : NULL;
 }
 
-/* the name, then TXN_BYTES of the txn (R_TXN only), then lbytes of the
- * lookup (if any) */
+/* TXN_BYTES of the txn (R_TXN only), then lbytes of the lookup (if any) */
 struct obj_rec {
-	uint64_t qhash;
+	uint32_t qname; /* the id of an R_NAME sent before */
 	uint16_t lbytes; /* 0: no lookup */
-	uint8_t qlen;
+	uint16_t pad;
 	uint8_t data[];
 };
 
-#define NAME_PAD(len) (((size_t)(len) + 7) & ~(size_t)7)
+/*
+ * Names cross by number. The matching process sends a name's bytes once,
+ * with a number of its own choosing (R_NAME), when a record first refers
+ * to it, and the number's end when it frees the name (R_NAME_GONE, from
+ * the names.c free hook), after which the number may be given to another
+ * name. The reporting process interns the name at R_NAME and keeps it
+ * under its number until R_NAME_GONE, so a record's name is an array
+ * read. With the name's bytes in every record and a cache of names on the
+ * reporting side, finding the name was 3.6 % of both processes' time and
+ * interning 1.3 % (perf, bench trace cut in 4, -j 2).
+ *
+ * The number lives in the name's aux slot (names.h) under an owner of its
+ * own; nothing else in the matching process uses that slot (the
+ * statistics, which do, run in the reporting process). If something did,
+ * the name would get a new number and the old one would stay taken: more
+ * memory, the same results.
+ */
+struct name_def {
+	uint64_t hash;
+	uint32_t id;
+	uint8_t len;
+	uint8_t wire[];
+};
+
+struct name_tx {
+	struct chan *out;
+	uint32_t owner; /* name_aux owner: the aux slot holds the number */
+	uint32_t next;	/* numbers given so far (0 is none) */
+	uint32_t *free; /* numbers given back, to reuse first */
+	size_t nfree, afree;
+};
+
+static uint32_t name_send(struct name_tx *nt, struct name *n)
+{
+	uintptr_t id = (uintptr_t)name_aux(n, nt->owner);
+	struct name_def *d;
+
+	if (LIKELY(id))
+		return (uint32_t)id;
+	if (nt->nfree)
+		id = nt->free[--nt->nfree];
+	else if (nt->next < UINT32_MAX)
+		id = ++nt->next;
+	else
+		BUG("-j: out of name numbers");
+	name_set_aux(n, nt->owner, (void *)id);
+	d = chan_put(nt->out, R_NAME, sizeof(*d) + n->len);
+	d->hash = n->hash;
+	d->id = (uint32_t)id;
+	d->len = n->len;
+	memcpy(d->wire, n->wire, n->len);
+	return (uint32_t)id;
+}
+
+/* names.c calls this just before it frees a name */
+static void name_gone(struct name *n, void *ctx)
+{
+	struct name_tx *nt = ctx;
+	uintptr_t id = (uintptr_t)name_aux(n, nt->owner);
+
+	if (!id)
+		return; /* never sent */
+	memcpy(chan_put(nt->out, R_NAME_GONE, sizeof(uint32_t)), &(uint32_t){ (uint32_t)id },
+	       sizeof(uint32_t));
+	if (nt->nfree == nt->afree) {
+		nt->afree = nt->afree ? 2 * nt->afree : 1024;
+		nt->free = xrealloc(nt->free, nt->afree * sizeof(*nt->free));
+	}
+	nt->free[nt->nfree++] = (uint32_t)id;
+}
+
+static void name_tx_start(struct name_tx *nt, struct chan *out)
+{
+	memset(nt, 0, sizeof(*nt));
+	nt->out = out;
+	nt->owner = name_aux_owner();
+	name_on_free(name_gone, nt);
+}
+
+/* before the channel closes: names freed later are nobody's business */
+static void name_tx_stop(struct name_tx *nt)
+{
+	name_on_free(NULL, NULL);
+	free(nt->free);
+	nt->free = NULL;
+}
 
 /* ---- stage 1: decode ---------------------------------------------------- */
 
@@ -165,6 +252,7 @@ struct decode_stage {
 	struct analysis *a;
 	struct chan *out;
 	struct matcher *mt; /* -j 2: the matcher runs in this process too */
+	struct name_tx nt;  /* -j 2 */
 	int ifaces_sent;
 	ts_t last_progress;
 };
@@ -248,18 +336,17 @@ static void NORETURN run_decode(struct analysis *a, struct chan *out)
 
 /* ---- stage 2: match ------------------------------------------------------ */
 
-static void *obj_put(struct chan *out, uint32_t type, const struct name *qname,
+static void *obj_put(struct name_tx *nt, uint32_t type, struct name *qname,
 		     const struct txn *t, const struct lookup *l)
 {
 	size_t lb = l ? lookup_bytes(l) : 0, tb = t ? TXN_BYTES : 0;
-	struct obj_rec *r = chan_put(out, type, sizeof(*r) + NAME_PAD(qname->len) + tb + lb);
+	uint32_t id = name_send(nt, qname); /* its R_NAME goes first */
+	struct obj_rec *r = chan_put(nt->out, type, sizeof(*r) + tb + lb);
 	uint8_t *p = r->data;
 
-	r->qhash = qname->hash;
-	r->qlen = qname->len;
+	r->qname = id;
 	r->lbytes = (uint16_t)lb;
-	memcpy(p, qname->wire, qname->len);
-	p += NAME_PAD(qname->len);
+	r->pad = 0;
 	if (t)
 		memcpy(p, (const char *)t + TXN_OFF, tb);
 	if (l)
@@ -322,13 +409,13 @@ static void stage12_txn(void *ctx, const struct txn *t)
 	uint32_t client;
 
 	if (!detect_wants_clients(ds->a->dc)) {
-		stage2_txn(ds->out, t);
+		stage2_txn(&ds->nt, t);
 		detect_txn(ds->a->dc, t);
 		return;
 	}
 	client = detect_client_number(ds->a->dc, &t->client);
 	detect_prefetch(ds->a->dc, client); /* as analysis_txn() */
-	stage2_txn(ds->out, t);
+	stage2_txn(&ds->nt, t);
 	detect_txn_numbered(ds->a->dc, t, client);
 }
 
@@ -336,7 +423,7 @@ static void stage12_lookup(void *ctx, const struct lookup *l)
 {
 	struct decode_stage *ds = ctx;
 
-	stage2_lookup(ds->out, l);
+	stage2_lookup(&ds->nt, l);
 	detect_lookup(ds->a->dc, l);
 }
 
@@ -353,6 +440,7 @@ static void NORETURN run_decode_match(struct analysis *a, struct chan *out)
 	struct end_rec *end;
 	int rc;
 
+	name_tx_start(&ds.nt, out);
 	ds.mt = matcher_new(&a->opts->mcfg, stage12_txn, stage12_lookup, &ds);
 	detect_set_local(a->dc, stage12_mask());
 	a->dec.fn = stage12_msg;
@@ -382,6 +470,7 @@ static void NORETURN run_decode_match(struct analysis *a, struct chan *out)
 	end->dec = a->dec.st;
 	end->mst = *matcher_stats(ds.mt);
 	end->rc = rc;
+	name_tx_stop(&ds.nt);
 	chan_finish(out);
 	stage_times("decode+match");
 	_exit(0);
@@ -396,11 +485,14 @@ static void mirror_iface(const struct iface_rec *r)
 
 static void NORETURN run_match(struct analysis *a, struct chan *in, struct chan *out)
 {
-	struct matcher *mt = matcher_new(&a->opts->mcfg, stage2_txn, stage2_lookup, out);
+	struct name_tx nt;
+	struct matcher *mt;
 	void *p;
 	uint32_t type;
 	size_t len;
 
+	name_tx_start(&nt, out);
+	mt = matcher_new(&a->opts->mcfg, stage2_txn, stage2_lookup, &nt);
 	while ((p = chan_get(in, &type, &len))) {
 		if (type == R_MSG) {
 			matcher_msg(mt, p);
@@ -414,6 +506,7 @@ static void NORETURN run_match(struct analysis *a, struct chan *in, struct chan 
 			end = chan_put(out, R_END2, sizeof(*end));
 			memcpy(end, p, sizeof(*end));
 			end->mst = *matcher_stats(mt);
+			name_tx_stop(&nt);
 			chan_finish(out);
 			stage_times("match");
 			_exit(0);
@@ -425,44 +518,57 @@ static void NORETURN run_match(struct analysis *a, struct chan *in, struct chan 
 /* ---- stage 3 (this process): statistics, detectors, sinks --------------- */
 
 /*
- * Names arrive as bytes and must become interned names of this process
- * (a detector may keep a reference). Interning and releasing one per
- * record was a malloc and a free each time a name's last reference went:
- * 60 M of this stage's 283 M instructions on 300 k packets. A
- * direct-mapped cache that holds a reference to the last name seen in
- * each of its slots keeps the popular names interned.
+ * Names arrive once each (R_NAME) and are interned here under the number
+ * the matching process gave them, holding a reference until R_NAME_GONE:
+ * a detector may keep one longer.
  */
-#define NAME_CACHE 16384
-
 struct report_stage {
 	struct analysis *a;
-	struct name *cache[NAME_CACHE];
+	struct name **names; /* by number */
+	size_t nnames;
 };
 
-static struct name *stage3_name(struct report_stage *rs, const uint8_t *wire, uint8_t len,
-				uint64_t hash)
+static void stage3_name_def(struct report_stage *rs, const struct name_def *d, size_t len)
 {
-	struct name **slot = &rs->cache[hash & (NAME_CACHE - 1)], *n = *slot;
+	if (len < sizeof(*d) || len != sizeof(*d) + d->len || !d->id)
+		BUG("-j: a name record of %zu bytes", len);
+	if (d->id >= rs->nnames) {
+		size_t n = MAX(2 * rs->nnames, (size_t)d->id + 1);
 
-	if (n && n->hash == hash && n->len == len && !memcmp(n->wire, wire, len))
-		return n;
-	n = name_intern_hashed(wire, len, hash);
-	name_unref(*slot); /* NULL is fine */
-	*slot = n; /* the cache keeps the reference name_intern gave */
-	return n;
+		n = MAX(n, (size_t)4096);
+		rs->names = xrealloc(rs->names, n * sizeof(*rs->names));
+		memset(rs->names + rs->nnames, 0, (n - rs->nnames) * sizeof(*rs->names));
+		rs->nnames = n;
+	}
+	if (rs->names[d->id])
+		BUG("-j: name number %u given twice", d->id);
+	rs->names[d->id] = name_intern_hashed(d->wire, d->len, d->hash);
+}
+
+static struct name *stage3_name(struct report_stage *rs, uint32_t id)
+{
+	if (UNLIKELY(id >= rs->nnames || !rs->names[id]))
+		BUG("-j: no name number %u", id);
+	return rs->names[id];
+}
+
+static void stage3_name_gone(struct report_stage *rs, const uint32_t *id)
+{
+	name_unref(stage3_name(rs, *id));
+	rs->names[*id] = NULL;
 }
 
 /* Rebuild the structs of a record (the head and unused send times zero). */
 static void stage3_txn(struct report_stage *rs, const struct obj_rec *r)
 {
-	const uint8_t *p = r->data + NAME_PAD(r->qlen);
+	const uint8_t *p = r->data;
 	struct txn t;
 	struct lookup l;
 	uint32_t more[LOOKUP_MAX_SENDS - LOOKUP_INLINE_SENDS];
 
 	memset(&t, 0, TXN_OFF);
 	memcpy((char *)&t + TXN_OFF, p, TXN_BYTES);
-	t.qname = stage3_name(rs, r->data, r->qlen, r->qhash);
+	t.qname = stage3_name(rs, r->qname);
 	t.lookup = NULL;
 	if (r->lbytes) {
 		memset(&l, 0, sizeof(l));
@@ -479,8 +585,8 @@ static void stage3_lookup(struct report_stage *rs, const struct obj_rec *r)
 	uint32_t more[LOOKUP_MAX_SENDS - LOOKUP_INLINE_SENDS];
 
 	memset(&l, 0, sizeof(l));
-	lookup_get(&l, more, r->data + NAME_PAD(r->qlen), r->lbytes);
-	l.qname = stage3_name(rs, r->data, r->qlen, r->qhash);
+	lookup_get(&l, more, r->data, r->lbytes);
+	l.qname = stage3_name(rs, r->qname);
 	analysis_lookup(rs->a, &l);
 }
 
@@ -505,8 +611,8 @@ static int run_report(struct analysis *a, struct chan *in)
 	struct sbuf det = SBUF_INIT;
 	void *p;
 	uint32_t type;
-	size_t len;
-	int i, rc = -2;
+	size_t len, n;
+	int rc = -2;
 
 	rs->a = a;
 	while (rc == -2 && (p = chan_get(in, &type, &len))) {
@@ -516,6 +622,14 @@ static int run_report(struct analysis *a, struct chan *in)
 			break;
 		case R_LOOKUP:
 			stage3_lookup(rs, p);
+			break;
+		case R_NAME:
+			stage3_name_def(rs, p, len);
+			break;
+		case R_NAME_GONE:
+			if (len != sizeof(uint32_t))
+				BUG("-j: a name record of %zu bytes", len);
+			stage3_name_gone(rs, p);
 			break;
 		case R_IFACE:
 			mirror_iface(p);
@@ -537,8 +651,9 @@ static int run_report(struct analysis *a, struct chan *in)
 	if (rc != -2 && det.len && detect_import(a->dc, (const uint8_t *)det.buf, det.len) < 0)
 		BUG("-j: the detectors' results do not read back");
 	sbuf_release(&det);
-	for (i = 0; i < NAME_CACHE; i++)
-		name_unref(rs->cache[i]);
+	for (n = 0; n < rs->nnames; n++)
+		name_unref(rs->names[n]); /* NULL is fine */
+	free(rs->names);
 	free(rs);
 	return rc;
 }

@@ -59,10 +59,21 @@ uint32_t name_aux_owner(void)
 	return ++owners; /* 0 is no owner */
 }
 
+static void (*free_hook)(struct name *n, void *ctx);
+static void *free_hook_ctx;
+
+void name_on_free(void (*fn)(struct name *n, void *ctx), void *ctx)
+{
+	free_hook = fn;
+	free_hook_ctx = ctx;
+}
+
 void name_unref(struct name *n)
 {
 	if (!n || --n->refs)
 		return;
+	if (free_hook)
+		free_hook(n, free_hook_ctx);
 	ptrmap_del(&tab, n->hash, n);
 	free(n);
 }

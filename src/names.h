@@ -21,6 +21,9 @@ static inline struct name *name_ref(struct name *n)
 }
 void name_unref(struct name *n);
 size_t names_live(void);
+/* Call fn just before a name is freed (one hook per process; NULL: none).
+ * `report -j` uses it to tell the next process that a name is gone. */
+void name_on_free(void (*fn)(struct name *n, void *ctx), void *ctx);
 
 /*
  * A name can carry one pointer for one owner: the statistics keep their
