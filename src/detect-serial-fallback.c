@@ -74,23 +74,45 @@ static const struct detector_param params[] = {
  */
 
 /*
- * One A or AAAA query of a client, waiting in the client's buffer: 40
+ * One A or AAAA query of a client, waiting in the client's buffer: 36
  * bytes. Compact, it was sent once (last send = first), answered within
  * 4.3 s, and the answer is within 65,535 frames of the query in the same
- * file (98.5 % of the bench trace's answers); the rest is wide.
+ * file (98.5 % of the bench trace's answers); the rest is wide. The send
+ * time and the name pointer take 48 bits each (get48): the time after
+ * s->t0, which is 2^47 ns (39 hours) before the first query buffered, and
+ * the pointer as user-space addresses are (under 2^47 on Linux unless a
+ * program asks for more); a query where either does not fit is wide. With
+ * 8-byte fields the record was 40 bytes, and the pool, full on the bench
+ * trace, 1 MiB larger.
  */
 struct rec {
-	ts_t first;
-	struct name *qname; /* a reference we hold */
-	uint32_t seq;	    /* transaction (free: the next free record) */
-	uint32_t dresp;	    /* answer - first (wide: the side entry's index) */
-	uint32_t lseq;	    /* lookup, 0: none */
+	uint32_t seq;	/* transaction (free: the next free record) */
+	uint32_t dresp; /* answer - first (wide: the side entry's index) */
+	uint32_t lseq;	/* lookup, 0: none */
 	uint32_t qframe;
 	uint16_t rdelta; /* answer frame - qframe */
 	uint16_t cport, id;
 	uint8_t flags;
-	uint8_t srv; /* the client's server slot (R_SRV), or R_WIDE; the file */
+	uint8_t srv;	    /* the client's server slot (R_SRV), or R_WIDE; the file */
+	uint16_t first[3];  /* send time - s->t0 (rec_first) */
+	uint16_t qname[3];  /* struct name *, a reference we hold (rec_qname) */
 };
+
+_Static_assert(sizeof(struct rec) == 36, "struct rec: 36 bytes");
+
+#define BITS48 ((uint64_t)1 << 48)
+
+static inline uint64_t get48(const uint16_t v[3])
+{
+	return v[0] | (uint64_t)v[1] << 16 | (uint64_t)v[2] << 32;
+}
+
+static inline void put48(uint16_t v[3], uint64_t x)
+{
+	v[0] = (uint16_t)x;
+	v[1] = (uint16_t)(x >> 16);
+	v[2] = (uint16_t)(x >> 32);
+}
 
 #define R_RCODE 0x0f
 #define R_AAAA 0x10
@@ -104,10 +126,11 @@ struct rec {
 #define R_FILES 64 /* files 0-63 share the byte */
 #define IS_WIDE(r) (((r)->srv & R_SRV) == R_WIDE)
 
-/* the fields of a query that did not fit its record: 64 bytes */
+/* the fields of a query that did not fit its record: 80 bytes */
 struct wide {
 	uint64_t seq, lseq;
-	ts_t resp, last;
+	ts_t first, resp, last;
+	struct name *qname;
 	struct addr server;
 	uint16_t qfile, rfile;
 	uint32_t rframe;
@@ -246,6 +269,8 @@ struct state {
 	uint32_t rec_hwm, rec_free;
 	struct wide *wide;
 	uint32_t wide_hwm, wide_free;
+	ts_t t0; /* compact send times are after it; set at the first query */
+	int have_t0;
 	size_t nrecs;
 	size_t pend_alloc; /* pend capacity of all clients, <= PEND_ALL_MAX */
 	uint64_t forced, late, ignored_clients;
@@ -281,16 +306,27 @@ static inline const struct wide *rec_wide(const struct state *s, const struct re
 	return IS_WIDE(r) ? &s->wide[r->dresp] : NULL;
 }
 
+static inline ts_t rec_first(const struct state *s, const struct rec *r)
+{
+	/* unsigned: t0 wrapped if the first query was near the start of time */
+	return IS_WIDE(r) ? s->wide[r->dresp].first : (ts_t)((uint64_t)s->t0 + get48(r->first));
+}
+
+static inline struct name *rec_qname(const struct state *s, const struct rec *r)
+{
+	return IS_WIDE(r) ? s->wide[r->dresp].qname : (struct name *)(uintptr_t)get48(r->qname);
+}
+
 static inline ts_t rec_resp(const struct state *s, const struct rec *r)
 {
 	if (!(r->flags & R_ANSWERED))
 		return -1;
-	return IS_WIDE(r) ? s->wide[r->dresp].resp : r->first + (ts_t)r->dresp;
+	return IS_WIDE(r) ? s->wide[r->dresp].resp : rec_first(s, r) + (ts_t)r->dresp;
 }
 
 static inline ts_t rec_last(const struct state *s, const struct rec *r)
 {
-	return IS_WIDE(r) ? s->wide[r->dresp].last : r->first;
+	return IS_WIDE(r) ? s->wide[r->dresp].last : rec_first(s, r);
 }
 
 static inline uint64_t rec_lseq(const struct state *s, const struct rec *r)
@@ -352,9 +388,14 @@ static void rec_fill(struct state *s, struct client *c, struct rec *r, const str
 	ts_t dresp = answered ? t->resp_ts - t->first_ts : 0;
 	uint32_t rdelta = answered ? t->rframe.frame - t->qframe.frame : 0;
 	int k, slot = -1;
+	uintptr_t qname = (uintptr_t)name_ref(t->qname);
+	uint64_t first;
 
-	r->first = t->first_ts;
-	r->qname = name_ref(t->qname);
+	if (!s->have_t0) {
+		s->t0 = (ts_t)((uint64_t)t->first_ts - ((uint64_t)1 << 47));
+		s->have_t0 = 1;
+	}
+	first = (uint64_t)t->first_ts - (uint64_t)s->t0; /* wraps when before t0 */
 	r->qframe = t->qframe.frame;
 	r->cport = t->cport;
 	r->id = t->id;
@@ -372,7 +413,8 @@ static void rec_fill(struct state *s, struct client *c, struct rec *r, const str
 			slot = k;
 		}
 	}
-	if (slot >= 0 && t->seq <= UINT32_MAX && lseq <= UINT32_MAX && dresp >= 0 &&
+	if (slot >= 0 && first < BITS48 && (uint64_t)qname < BITS48 && t->seq <= UINT32_MAX &&
+	    lseq <= UINT32_MAX && dresp >= 0 &&
 	    dresp <= UINT32_MAX && t->last_ts == t->first_ts && rdelta <= UINT16_MAX &&
 	    t->qframe.file < R_FILES && (!answered || t->rframe.file == t->qframe.file)) {
 		c->srefs[slot]++;
@@ -381,6 +423,8 @@ static void rec_fill(struct state *s, struct client *c, struct rec *r, const str
 		r->lseq = (uint32_t)lseq;
 		r->dresp = (uint32_t)dresp;
 		r->rdelta = (uint16_t)rdelta;
+		put48(r->first, first);
+		put48(r->qname, (uint64_t)qname);
 	} else {
 		uint32_t i = wide_alloc(s);
 		struct wide *w = &s->wide[i];
@@ -388,6 +432,8 @@ static void rec_fill(struct state *s, struct client *c, struct rec *r, const str
 		r->srv = R_WIDE;
 		r->dresp = i;
 		w->rframe = t->rframe.frame;
+		w->first = t->first_ts;
+		w->qname = (struct name *)qname;
 		w->seq = t->seq;
 		w->lseq = lseq;
 		w->resp = answered ? t->resp_ts : -1;
@@ -402,7 +448,7 @@ static void rec_release(struct state *s, struct client *c, uint32_t i)
 {
 	struct rec *r = &s->recs[i];
 
-	name_unref(r->qname);
+	name_unref(rec_qname(s, r));
 	if (IS_WIDE(r)) {
 		s->wide[r->dresp].next_free = s->wide_free;
 		s->wide_free = r->dresp;
@@ -428,14 +474,14 @@ static void ev_set(const struct state *s, struct evrec *e, const struct rec *r, 
 
 	ev_clear(e);
 	e->seq = rec_seq(s, r);
-	e->first = r->first;
+	e->first = rec_first(s, r);
 	e->resp = rec_resp(s, r);
-	e->gap = rec_last(s, r) - r->first;
+	e->gap = rec_last(s, r) - e->first;
 	e->q.file = w ? w->qfile : r->srv >> R_FILE_SHIFT;
 	e->q.frame = r->qframe;
 	e->r.file = w ? w->rfile : r->srv >> R_FILE_SHIFT;
 	e->r.frame = w ? w->rframe : r->qframe + r->rdelta;
-	e->qname = name_ref(r->qname);
+	e->qname = name_ref(rec_qname(s, r));
 	e->aaaa = !!(r->flags & R_AAAA);
 	e->cport = r->cport;
 	e->rcode = r->flags & R_RCODE;
@@ -625,13 +671,14 @@ static void fa_drop(struct fails *fs, int k)
 static void check_failed_a(struct state *s, struct mode *m, const struct rec *r)
 {
 	struct fails *fs = m->fails;
+	ts_t first = rec_first(s, r);
 	int k;
 
 	if (!fs || !fs->nfa)
 		return;
 	/* forget old ones */
 	for (k = 0; k < fs->nfa;) {
-		if (r->first - fs->fa[k].ev.resp > (ts_t)(s->stall_max * NS_PER_SEC))
+		if (first - fs->fa[k].ev.resp > (ts_t)(s->stall_max * NS_PER_SEC))
 			fa_drop(fs, k);
 		else
 			k++;
@@ -640,7 +687,7 @@ static void check_failed_a(struct state *s, struct mode *m, const struct rec *r)
 		struct failed_a *fa = &fs->fa[k];
 		ts_t gap;
 
-		if (fa->ev.qname->hash != r->qname->hash || r->first < fa->ev.resp)
+		if (fa->ev.qname->hash != rec_qname(s, r)->hash || first < fa->ev.resp)
 			continue;
 		if (r->flags & R_AAAA) {
 			/* the AAAA query was sent after all: not the stall */
@@ -651,7 +698,7 @@ static void check_failed_a(struct state *s, struct mode *m, const struct rec *r)
 			fa_drop(fs, k); /* a new lookup */
 			return;
 		}
-		gap = r->first - fa->ev.resp;
+		gap = first - fa->ev.resp;
 		if ((double)gap >= s->stall_min * NS_PER_SEC) {
 			fs->stalls++;
 			fs->stall_sum += gap;
@@ -664,7 +711,7 @@ static void check_failed_a(struct state *s, struct mode *m, const struct rec *r)
 				fs->stall_server = fa->server;
 				fs->stall_qname = name_ref(fa->ev.qname);
 			}
-			fs->stall_last = r->first;
+			fs->stall_last = first;
 			if (fs->nstall_ev + 2 <= (int)ARRAY_SIZE(fs->stall_ev)) {
 				struct evrec *e = &fs->stall_ev[fs->nstall_ev++];
 
@@ -740,7 +787,7 @@ static void on_pair(struct state *s, const struct client *c, struct mode *m, con
 				cd->nfirst_ser_ev = 2;
 			}
 			cd->run_reopen += (uint64_t)(kind == 'R');
-			cd->last_serial_ts = b->first;
+			cd->last_serial_ts = rec_first(s, b);
 			pend_add(s, cd, rec_seq(s, a));
 			pend_add(s, cd, rec_seq(s, b));
 			return;
@@ -786,9 +833,9 @@ static void on_pair(struct state *s, const struct client *c, struct mode *m, con
 		cd->npend = 0;
 		cd->nfirst_ser_ev = 0;
 		cd->par_before = m->par - (uint64_t)(kind == 'P');
-		cd->trig_ts = a->first;
+		cd->trig_ts = rec_first(s, a);
 		cd->trig_server = *rec_server(s, c, a);
-		cd->trig_gap = rec_last(s, gone) - gone->first;
+		cd->trig_gap = rec_last(s, gone) - rec_first(s, gone);
 		/* the name shown is the pair's: trig_ev[0]'s */
 		ev_set(s, &cd->trig_ev[0], got, EX_ONE_CAME);
 		ev_set(s, &cd->trig_ev[1], gone, EX_DID_NOT);
@@ -806,17 +853,20 @@ static void process(struct state *s, const struct client *c, struct mode *m,
 	uint64_t rl, pl, jl;
 	uint32_t j;
 
+	ts_t first = rec_first(s, r);
+
 	if (!m->first_ts)
-		m->first_ts = r->first;
-	m->last_ts = r->first;
+		m->first_ts = first;
+	m->last_ts = first;
 	check_failed_a(s, m, r);
 	if (r->flags & R_USED)
 		return;
 	/* a lone query in serial mode belongs to it (retries, A after SERVFAIL) */
 	rresp = rec_resp(s, r);
 	limit = (rresp >= 0 ? rresp : rec_last(s, r)) + s->pair_gap_ns;
-	for (j = i + 1; j < b->n && (q = AT(b, j))->first <= limit; j++) {
-		if ((q->flags & R_USED) || q->qname != r->qname || ((q->flags ^ r->flags) & R_AAAA) == 0)
+	for (j = i + 1; j < b->n && rec_first(s, q = AT(b, j)) <= limit; j++) {
+		if ((q->flags & R_USED) || rec_qname(s, q) != rec_qname(s, r) ||
+		    ((q->flags ^ r->flags) & R_AAAA) == 0)
 			continue;
 		p = q;
 		break;
@@ -841,7 +891,7 @@ static void process(struct state *s, const struct client *c, struct mode *m,
 	}
 	rl = rec_lseq(s, r);
 	pl = rec_lseq(s, p);
-	for (j = i + 1; j < b->n && (q = AT(b, j))->first <= limit; j++) {
+	for (j = i + 1; j < b->n && rec_first(s, q = AT(b, j)) <= limit; j++) {
 		if (q == p)
 			continue;
 		jl = rec_lseq(s, q);
@@ -849,7 +899,7 @@ static void process(struct state *s, const struct client *c, struct mode *m,
 			q->flags |= R_USED;
 	}
 	{
-		int kind = rresp < 0 || p->first < rresp ? 'P' : p->cport == r->cport ? 'S' : 'R';
+		int kind = rresp < 0 || rec_first(s, p) < rresp ? 'P' : p->cport == r->cport ? 'S' : 'R';
 
 		on_pair(s, c, m, r, p, kind);
 	}
@@ -882,14 +932,14 @@ static void drain(struct state *s, struct client *c, ts_t upto, size_t min_n)
 	struct ring b = ring_of(s, c);
 	uint32_t k = 0, i;
 
-	while (k < c->n && (k < min_n || (k ? AT(&b, k)->first : c->head_first) < upto)) {
+	while (k < c->n && (k < min_n || (k ? rec_first(s, AT(&b, k)) : c->head_first) < upto)) {
 		process(s, c, &c->m, &b, k);
 		k++;
 	}
 	if (!k)
 		return;
 	if (k < c->n)
-		c->head_first = AT(&b, k)->first;
+		c->head_first = rec_first(s, AT(&b, k));
 	for (i = 0; i < k; i++)
 		rec_release(s, c, SLOT(c, i));
 	c->head = ring_slot(c->head, c->cap, k);
@@ -908,7 +958,8 @@ static void drain(struct state *s, struct client *c, ts_t upto, size_t min_n)
  * send time (queries come at a fairly even pace), then widen the step
  * until the place is bracketed, then halve.
  */
-static uint32_t late_pos(const struct client *c, const struct ring *b, ts_t ts)
+static uint32_t late_pos(const struct state *s, const struct client *c, const struct ring *b,
+			 ts_t ts)
 {
 	uint32_t lo = 0, hi = c->n - 1, g, step; /* AT(lo) <= ts < AT(hi) */
 
@@ -920,11 +971,11 @@ static uint32_t late_pos(const struct client *c, const struct ring *b, ts_t ts)
 			   (double)(hi - 1));
 	if (g >= hi)
 		g = hi - 1;
-	if (AT(b, g)->first > ts) {
+	if (rec_first(s, AT(b, g)) > ts) {
 		hi = g;
 		for (step = 1; hi - lo > 1; step *= 2) {
 			g = step < hi - lo ? hi - step : lo + 1;
-			if (AT(b, g)->first > ts) {
+			if (rec_first(s, AT(b, g)) > ts) {
 				hi = g;
 			} else {
 				lo = g;
@@ -935,7 +986,7 @@ static uint32_t late_pos(const struct client *c, const struct ring *b, ts_t ts)
 		lo = g;
 		for (step = 1; hi - lo > 1; step *= 2) {
 			g = lo + step < hi ? lo + step : hi - 1;
-			if (AT(b, g)->first > ts) {
+			if (rec_first(s, AT(b, g)) > ts) {
 				hi = g;
 				break;
 			}
@@ -944,7 +995,7 @@ static uint32_t late_pos(const struct client *c, const struct ring *b, ts_t ts)
 	}
 	while (hi - lo > 1) {
 		g = lo + (hi - lo) / 2;
-		if (AT(b, g)->first > ts)
+		if (rec_first(s, AT(b, g)) > ts)
 			hi = g;
 		else
 			lo = g;
@@ -1028,7 +1079,7 @@ static void txn(void *st, const struct txn *t)
 	b = ring_of(s, c);
 	pos = c->n;
 	if (pos && c->tail_first > t->first_ts)
-		pos = late_pos(c, &b, t->first_ts);
+		pos = late_pos(s, c, &b, t->first_ts);
 	for (k = c->n; k > pos; k--)
 		SLOT(c, k) = SLOT(c, k - 1);
 	SLOT(c, pos) = i;

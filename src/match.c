@@ -80,9 +80,10 @@ static int other_iface_copy(int32_t a, int32_t b, ts_t gap)
 }
 
 /*
- * Open queries and lookups come from pools of 2 MB blocks (xcalloc_big:
- * huge pages) and go back to a free list, so the most recently finished
- * one, still in the cache, is the next one used.
+ * Open queries and lookups come from pools of 2 MB blocks and go back to
+ * a free list, so the most recently finished one, still in the cache, is
+ * the next one used. The blocks are not on huge pages (xcalloc_lazy, not
+ * xcalloc_big): a block's pages become resident as the pool reaches them.
  */
 #define POOL_BLOCK (2U * 1024 * 1024)
 
@@ -104,7 +105,7 @@ static void *pool_get(struct pool *p)
 	}
 	if (!p->next || (size_t)(p->end - p->next) < p->size) {
 		p->blocks = xrealloc(p->blocks, (p->nblocks + 1) * sizeof(*p->blocks));
-		p->next = p->blocks[p->nblocks++] = xcalloc_big(POOL_BLOCK);
+		p->next = p->blocks[p->nblocks++] = xcalloc_lazy(POOL_BLOCK);
 		p->end = p->next + POOL_BLOCK;
 	}
 	x = p->next;

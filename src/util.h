@@ -52,6 +52,9 @@ char *xstrdup(const char *s);
 /* Zeroed memory for a big table touched at random (on huge pages where
  * the system allows); free it with free_big() and the same size. */
 void *xcalloc_big(size_t bytes);
+/* Zeroed memory whose pages become resident only as they are touched (no
+ * huge pages); also freed with free_big(). */
+void *xcalloc_lazy(size_t bytes);
 void free_big(void *p, size_t bytes);
 
 /* Growable byte buffer (strbuf-like). buf is always NUL-terminated. */
