@@ -177,10 +177,11 @@ struct txn {
 	/* matcher bookkeeping (age list, hash for the table) */
 	struct txn *older, *newer;
 	uint64_t hash;
-
-	uint64_t seq; /* 1-based, in query order: stable across runs */
+	/* pointers: report -j sends the fields from seq on to another process */
 	struct name *qname;
 	struct lookup *lookup;
+
+	uint64_t seq; /* 1-based, in query order: stable across runs */
 	ts_t first_ts, last_ts, resp_ts;
 	struct addr client, server;
 	uint16_t cport, sport;
@@ -212,9 +213,9 @@ struct txn {
 struct lookup {
 	struct lookup *older, *newer;
 	uint64_t hash;
+	struct name *qname; /* before seq, as in struct txn */
 
 	uint64_t seq;
-	struct name *qname;
 	struct addr client;
 	uint16_t qtype, qclass;
 	ts_t first_ts, last_send_ts, final_ts; /* final_ts: last response */
