@@ -15,7 +15,8 @@
 #   wire2pkt     ldns_wire2pkt() and dnsvet's dns_parse() on every DNS
 #                payload (src/decode-dns.c quotes these numbers)
 #   -j 2, -j 3   the same trace cut in 4 files: `report -j N` against -j 1,
-#                wall time; the reports must be identical
+#                wall time, in rounds of -j 1, 2, 3 back to back, the
+#                median of the rounds' ratios; the reports must be identical
 #
 # Speeds are from CPU time (user + system, from getrusage: runstat.c), best
 # of 3 for the fast runs: the machine is shared, and CPU time moves much
@@ -110,33 +111,54 @@ if command -v editcap >/dev/null && "$DNSVET" report -h | grep -q -- '--jobs'; t
 	editcap -F pcap -c $(( (P + 3) / 4 )) "$D/trace.pcap" "$D/part.pcap" >/dev/null 2>&1
 	# shellcheck disable=SC2046
 	set -- $(ls "$D"/part*.pcap | sort)
-	bestwall() {
-		BW=
-		for _i in 1 2 3; do
-			run "$@"
-			if [ -z "$BW" ] || awk "BEGIN{exit !($WALL < $BW)}"; then
-				BW=$WALL
-				BWCPU=$CPU
-				BWRSS=$RSS
-			fi
+	# Rounds of -j 1, -j 2, -j 3 back to back, and the median of each
+	# round's ratio: the machine's speed drifts by tens of percent over a
+	# minute, and a best-of-3 of each, taken one after another, compared
+	# runs made at different speeds (2.08x and 1.71x in two runs of the
+	# same build, 2026-12-03).
+	ROUNDS=5
+	: >"$D/jrounds"
+	export DNSVET_JOBS_TIMES=1 # each process says its CPU time on stderr
+	for _r in $(seq $ROUNDS); do
+		for _j in 1 2 3; do
+			run j$_j "$DNSVET" report --json --no-progress -j $_j "$@"
+			echo "$_r $_j $WALL $CPU $RSS" >>"$D/jrounds"
 		done
-	}
-	bestwall j1 "$DNSVET" report --json --no-progress -j 1 "$@"
-	J1=$BW
-	J1CPU=$BWCPU
-	# each process says its CPU time on stderr (src/analyze-pipe.c)
-	export DNSVET_JOBS_TIMES=1
-	bestwall j2 "$DNSVET" report --json --no-progress -j 2 "$@"
-	J2SPLIT=$(sed -n 's/^dnsvet: -j: \(.*\): \([0-9.]*\) s CPU$/\1 \2 s/p' "$D/err.j2" | paste -sd, - | sed 's/,/, /g')
-	J2=$BW
-	J2CPU=$BWCPU
-	J2RSS=$BWRSS
-	bestwall j3 "$DNSVET" report --json --no-progress -j 3 "$@"
-	J3=$BW
-	J3CPU=$BWCPU
-	J3RSS=$BWRSS
-	J3SPLIT=$(sed -n 's/^dnsvet: -j: \(.*\): \([0-9.]*\) s CPU$/\1 \2 s/p' "$D/err.j3" | paste -sd, - | sed 's/,/, /g')
+	done
 	unset DNSVET_JOBS_TIMES
+	J2SPLIT=$(sed -n 's/^dnsvet: -j: \(.*\): \([0-9.]*\) s CPU$/\1 \2 s/p' "$D/err.j2" | paste -sd, - | sed 's/,/, /g')
+	J3SPLIT=$(sed -n 's/^dnsvet: -j: \(.*\): \([0-9.]*\) s CPU$/\1 \2 s/p' "$D/err.j3" | paste -sd, - | sed 's/,/, /g')
+	# per -j: median wall, median CPU, worst RSS; per round: ratios
+	jstat() { # N -> "wall cpu rss"
+		awk -v j="$1" '$2 == j { w[++n] = $3; c[n] = $4; if ($5 > r) r = $5 }
+			function med(a, n,  i, k, t) {
+				for (i = 2; i <= n; i++) for (k = i; k > 1 && a[k-1] > a[k]; k--) {
+					t = a[k]; a[k] = a[k-1]; a[k-1] = t }
+				return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2 }
+			END { printf "%.3f %.3f %d", med(w, n), med(c, n), r }' "$D/jrounds"
+	}
+	jratio() { # N -> "median min max" of the rounds' -j 1 / -j N
+		awk -v j="$1" '$2 == 1 { w1[$1] = $3 } $2 == j { wj[$1] = $3 }
+			END { for (r in wj) q[++n] = w1[r] / wj[r]
+				for (i = 2; i <= n; i++) for (k = i; k > 1 && q[k-1] > q[k]; k--) {
+					t = q[k]; q[k] = q[k-1]; q[k-1] = t }
+				printf "%.2f %.2f %.2f", n % 2 ? q[(n+1)/2] : (q[n/2] + q[n/2+1]) / 2, q[1], q[n] }' "$D/jrounds"
+	}
+	read -r J1 J1CPU _x <<EOF_J
+$(jstat 1)
+EOF_J
+	read -r J2 J2CPU J2RSS <<EOF_J
+$(jstat 2)
+EOF_J
+	read -r J3 J3CPU J3RSS <<EOF_J
+$(jstat 3)
+EOF_J
+	read -r R2 R2MIN R2MAX <<EOF_J
+$(jratio 2)
+EOF_J
+	read -r R3 R3MIN R3MAX <<EOF_J
+$(jratio 3)
+EOF_J
 	if cmp -s "$D/out.j1" "$D/out.j2" && cmp -s "$D/out.j1" "$D/out.j3"; then
 		SAME=identical
 	else
@@ -171,13 +193,14 @@ echo "peak RSS:        $(calc "sprintf(\"%.1f\", $DV_RSS / 1024)") MiB = $(calc 
 echo "DNS decode alone, per message (CPU): $W2P"
 if [ -n "$JN" ]; then
 	echo
-	echo "rotated series, 4 files, wall seconds (best of 3):"
+	echo "rotated series, 4 files, $ROUNDS rounds of -j 1, 2, 3 back to back (medians):"
 	printf '  -j 1  %7.3f s wall  (%.3f s CPU)\n' "$J1" "$J1CPU"
-	printf '  -j 2  %7.3f s wall  (%.3f s CPU, peak RSS %s MiB per process)  %.2fx\n' "$J2" \
-		"$J2CPU" "$(calc "sprintf(\"%.0f\", $J2RSS / 1024)")" "$(calc "$J1 / $J2")"
-	printf '  -j 3  %7.3f s wall  (%.3f s CPU, peak RSS %s MiB per process)  %.2fx\n' "$J3" \
-		"$J3CPU" "$(calc "sprintf(\"%.0f\", $J3RSS / 1024)")" "$(calc "$J1 / $J3")"
+	printf '  -j 2  %7.3f s wall  (%.3f s CPU, peak RSS %s MiB per process)  %sx (rounds %s to %s)\n' \
+		"$J2" "$J2CPU" "$(calc "sprintf(\"%.0f\", $J2RSS / 1024)")" "$R2" "$R2MIN" "$R2MAX"
+	printf '  -j 3  %7.3f s wall  (%.3f s CPU, peak RSS %s MiB per process)  %sx (rounds %s to %s)\n' \
+		"$J3" "$J3CPU" "$(calc "sprintf(\"%.0f\", $J3RSS / 1024)")" "$R3" "$R3MIN" "$R3MAX"
 	echo "  CPU per process, -j 2: $J2SPLIT"
 	echo "                   -j 3: $J3SPLIT"
-	echo "  (target >= 1.7x); reports of -j 2 and -j 3 against -j 1: $SAME"
+	echo "  (target >= 1.7x: the median of the rounds' -j 1 / -j 2);" \
+		"reports of -j 2 and -j 3 against -j 1: $SAME"
 fi
