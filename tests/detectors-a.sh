@@ -221,3 +221,52 @@ check_eq detectors-a-sw-search-list \
 check_eq detectors-a-sw-tx-tagged $(($(gt search-walk nxdomain_responses) + 2 * 6 + 2)) "$(ntx search-walk search-walk)"
 run sw-min search-walk --set search-walk.min_walks=7
 check_eq detectors-a-sw-set-min-walks info "$(q sw-min 'sev("search-walk")')"
+
+# ---- serial-fallback: send times too far apart for its compact records -----
+# A buffered query keeps its send time in 48 bits after a base 2^47 ns
+# (39 h) before the first one; later ones go to a wide side entry. Put one
+# A query from another client 45 h before serial-stall.pcap: every query of
+# the trace is then past the compact range, and the findings must be those
+# of the trace alone (evidence one frame and one transaction later).
+python3 - "$P/serial-stall.pcap" "$T/far.pcap" <<'PYEOF'
+import struct, sys
+src, dst = sys.argv[1:3]
+data = open(src, "rb").read()
+hdr, off = data[:24], 24
+assert struct.unpack("<I", hdr[:4])[0] == 0xA1B2C3D4 and struct.unpack("<I", hdr[20:24])[0] == 1
+while True:  # the first IPv4 UDP packet to port 53: the template
+    sec, usec, incl, orig = struct.unpack("<IIII", data[off:off + 16])
+    pkt = data[off + 16:off + 16 + incl]
+    if pkt[12:14] == b"\x08\x00" and pkt[23] == 17 and pkt[36:38] == b"\x00\x35":
+        break
+    off += 16 + incl
+ip = bytearray(pkt[14:34])
+ip[12:16] = bytes([10, 53, 0, 99])  # another client
+ip[10:12] = b"\x00\x00"
+s = sum(struct.unpack("!10H", bytes(ip)))
+s = (s & 0xFFFF) + (s >> 16)
+ip[10:12] = struct.pack("!H", ~((s & 0xFFFF) + (s >> 16)) & 0xFFFF)
+udp = bytearray(pkt[34:42])
+udp[6:8] = b"\x00\x00"  # no checksum (allowed in IPv4)
+new = pkt[:14] + bytes(ip) + bytes(udp) + pkt[42:]
+rec = struct.pack("<IIII", sec - 45 * 3600, usec, len(new), len(new)) + new
+open(dst, "wb").write(hdr + rec + data[24:])
+PYEOF
+"$DNSVET" report --json --detectors=serial-fallback "$P/serial-stall.pcap" >"$T/near.json" 2>/dev/null
+"$DNSVET" report --json --detectors=serial-fallback "$T/far.pcap" >"$T/far.json" 2>/dev/null
+check_eq detectors-a-sf-far-times-same-findings same "$(python3 - "$T/near.json" "$T/far.json" <<'PYEOF'
+import json, sys
+def findings(path, shift):
+    fs = [f for f in json.load(open(path))["findings"] if f["detector"] == "serial-fallback"]
+    for f in fs:
+        for e in f["evidence"]:
+            e["txn"] -= shift
+            for k in ("query", "response"):
+                if e.get(k):
+                    e[k]["frame"] -= shift
+                    e[k]["file"] = "-"
+    return fs
+near, far = findings(sys.argv[1], 0), findings(sys.argv[2], 1)
+print("same" if near and near == far else "different: %d findings, then %d" % (len(near), len(far)))
+PYEOF
+)"
