@@ -294,7 +294,15 @@ static void *init(struct detect_ctx *dc)
 	s->stall_min = detect_param(dc, "serial-fallback", "stall_min_s");
 	s->stall_max = detect_param(dc, "serial-fallback", "stall_max_s");
 	/* a query is settled when nothing sent before it can still finish:
-	 * its own answer window, and its partner's after the pair gap */
+	 * its own answer window, and its partner's after the pair gap.
+	 * Tried and not kept (2026-12-03): analysing a query as soon as the
+	 * matcher holds nothing sent before its partner's answer (the first
+	 * send of the oldest open query, to the second, less 1 s). On the
+	 * bench trace that bound lags the clock by 11.6 s on average, 16 at
+	 * most (the oldest open query is an unanswered one waiting out its
+	 * window, longer if re-sent), so the pool stayed full: same findings,
+	 * 0.3 MB less peak RSS, for a per-second count in the matcher and a
+	 * value carried to the detectors through -j. */
 	s->horizon = 3 * detect_window(dc);
 	return s;
 }
