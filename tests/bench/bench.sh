@@ -126,39 +126,27 @@ if command -v editcap >/dev/null && "$DNSVET" report -h | grep -q -- '--jobs'; t
 		done
 	done
 	unset DNSVET_JOBS_TIMES
-	J2SPLIT=$(sed -n 's/^dnsvet: -j: \(.*\): \([0-9.]*\) s CPU$/\1 \2 s/p' "$D/err.j2" | paste -sd, - | sed 's/,/, /g')
-	J3SPLIT=$(sed -n 's/^dnsvet: -j: \(.*\): \([0-9.]*\) s CPU$/\1 \2 s/p' "$D/err.j3" | paste -sd, - | sed 's/,/, /g')
-	# per -j: median wall, median CPU, worst RSS; per round: ratios
-	jstat() { # N -> "wall cpu rss"
-		awk -v j="$1" '$2 == j { w[++n] = $3; c[n] = $4; if ($5 > r) r = $5 }
-			function med(a, n,  i, k, t) {
-				for (i = 2; i <= n; i++) for (k = i; k > 1 && a[k-1] > a[k]; k--) {
-					t = a[k]; a[k] = a[k-1]; a[k-1] = t }
-				return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2 }
-			END { printf "%.3f %.3f %d", med(w, n), med(c, n), r }' "$D/jrounds"
+	# each process's CPU time, as it said it on stderr
+	jsplit() {
+		sed -n 's/^dnsvet: -j: \(.*\): \([0-9.]*\) s CPU$/\1 \2 s/p' "$D/err.j$1" |
+			paste -sd, - | sed 's/,/, /g'
 	}
-	jratio() { # N -> "median min max" of the rounds' -j 1 / -j N
-		awk -v j="$1" '$2 == 1 { w1[$1] = $3 } $2 == j { wj[$1] = $3 }
-			END { for (r in wj) q[++n] = w1[r] / wj[r]
-				for (i = 2; i <= n; i++) for (k = i; k > 1 && q[k-1] > q[k]; k--) {
-					t = q[k]; q[k] = q[k-1]; q[k-1] = t }
-				printf "%.2f %.2f %.2f", n % 2 ? q[(n+1)/2] : (q[n/2] + q[n/2+1]) / 2, q[1], q[n] }' "$D/jrounds"
+	# med K: of the numbers on stdin, the median (K=1), least (2) or most (3)
+	med() {
+		sort -g | awk -v k="$1" '{ v[++n] = $1 }
+			END { print k == 2 ? v[1] : k == 3 ? v[n] : n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }'
 	}
-	read -r J1 J1CPU _x <<EOF_J
-$(jstat 1)
-EOF_J
-	read -r J2 J2CPU J2RSS <<EOF_J
-$(jstat 2)
-EOF_J
-	read -r J3 J3CPU J3RSS <<EOF_J
-$(jstat 3)
-EOF_J
-	read -r R2 R2MIN R2MAX <<EOF_J
-$(jratio 2)
-EOF_J
-	read -r R3 R3MIN R3MAX <<EOF_J
-$(jratio 3)
-EOF_J
+	# col N K: field K (3 wall, 4 CPU, 5 RSS) of the -j N runs
+	col() { awk -v j="$1" -v k="$2" '$2 == j { print $k }' "$D/jrounds"; }
+	# ratio N: each round's -j 1 wall over its -j N wall (-j 1 runs first)
+	ratio() { awk -v j="$1" '$2 == 1 { w1[$1] = $3 } $2 == j { print w1[$1] / $3 }' "$D/jrounds"; }
+	J2SPLIT=$(jsplit 2)
+	J3SPLIT=$(jsplit 3)
+	J1=$(col 1 3 | med 1) J1CPU=$(col 1 4 | med 1)
+	J2=$(col 2 3 | med 1) J2CPU=$(col 2 4 | med 1) J2RSS=$(col 2 5 | med 3)
+	J3=$(col 3 3 | med 1) J3CPU=$(col 3 4 | med 1) J3RSS=$(col 3 5 | med 3)
+	R2=$(ratio 2 | med 1) R2MIN=$(ratio 2 | med 2) R2MAX=$(ratio 2 | med 3)
+	R3=$(ratio 3 | med 1) R3MIN=$(ratio 3 | med 2) R3MAX=$(ratio 3 | med 3)
 	if cmp -s "$D/out.j1" "$D/out.j2" && cmp -s "$D/out.j1" "$D/out.j3"; then
 		SAME=identical
 	else
@@ -195,9 +183,9 @@ if [ -n "$JN" ]; then
 	echo
 	echo "rotated series, 4 files, $ROUNDS rounds of -j 1, 2, 3 back to back (medians):"
 	printf '  -j 1  %7.3f s wall  (%.3f s CPU)\n' "$J1" "$J1CPU"
-	printf '  -j 2  %7.3f s wall  (%.3f s CPU, peak RSS %s MiB per process)  %sx (rounds %s to %s)\n' \
+	printf '  -j 2  %7.3f s wall  (%.3f s CPU, peak RSS %s MiB per process)  %.2fx (rounds %.2f to %.2f)\n' \
 		"$J2" "$J2CPU" "$(calc "sprintf(\"%.0f\", $J2RSS / 1024)")" "$R2" "$R2MIN" "$R2MAX"
-	printf '  -j 3  %7.3f s wall  (%.3f s CPU, peak RSS %s MiB per process)  %sx (rounds %s to %s)\n' \
+	printf '  -j 3  %7.3f s wall  (%.3f s CPU, peak RSS %s MiB per process)  %.2fx (rounds %.2f to %.2f)\n' \
 		"$J3" "$J3CPU" "$(calc "sprintf(\"%.0f\", $J3RSS / 1024)")" "$R3" "$R3MIN" "$R3MAX"
 	echo "  CPU per process, -j 2: $J2SPLIT"
 	echo "                   -j 3: $J3SPLIT"
