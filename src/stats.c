@@ -141,18 +141,24 @@ static size_t rare_key(struct rare_key *k, const struct name_rec *e, int rcode)
 	return sizeof(*k);
 }
 
+/* Zero out and fill in the counts both kinds of record keep. */
+static void counts_get(const struct stats *s, const struct ent_counts *c, struct ent_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->txns = c->txns;
+	out->answered = cnt_get(s, &c->answered);
+	out->unanswered = cnt_get(s, &c->unanswered);
+	out->open_at_end = cnt_get(s, &c->open_at_end);
+	out->retrans = cnt_get(s, &c->retrans);
+}
+
 static void name_ent(const struct stats *s, const struct name_rec *e, struct ent_stats *out)
 {
 	struct rare_key k;
 	const uint64_t *c;
 	int i;
 
-	memset(out, 0, sizeof(*out));
-	out->txns = e->txns;
-	out->answered = cnt_get(s, &e->answered);
-	out->unanswered = cnt_get(s, &e->unanswered);
-	out->open_at_end = cnt_get(s, &e->open_at_end);
-	out->retrans = cnt_get(s, &e->retrans);
+	counts_get(s, &e->c, out);
 	for (i = 0; i < NAME_RCODES; i++)
 		out->rcodes[i] = cnt16_get(s, &e->rcodes[i]);
 	for (i = NAME_RCODES; i < 16 && s->name_rcodes.count; i++)
@@ -170,35 +176,36 @@ void stats_ent(const struct stats *s, const struct kmap *m, const void *rec,
 		name_ent(s, rec, out);
 		return;
 	}
-	memset(out, 0, sizeof(*out));
-	out->txns = e->txns;
-	out->answered = cnt_get(s, &e->answered);
-	out->unanswered = cnt_get(s, &e->unanswered);
-	out->open_at_end = cnt_get(s, &e->open_at_end);
-	out->retrans = cnt_get(s, &e->retrans);
+	counts_get(s, &e->c, out);
 	for (i = 0; i < 16; i++)
 		out->rcodes[i] = cnt16_get(s, &e->rcodes[i]);
 	if (e->lat)
 		out->lat = *e->lat;
 }
 
+/* Count t in what both kinds of record keep; 1 if it was answered. */
+static int counts_add(struct stats *s, struct ent_counts *c, const struct txn *t)
+{
+	c->txns++;
+	if (t->retrans)
+		cnt_add(s, &c->retrans, t->retrans);
+	switch (t->status) {
+	case TXN_ANSWERED: cnt_add(s, &c->answered, 1); return 1;
+	case TXN_UNANSWERED: cnt_add(s, &c->unanswered, 1); break;
+	case TXN_OPEN_AT_END: cnt_add(s, &c->open_at_end, 1); break;
+	}
+	return 0;
+}
+
 static void ent_add(struct stats *s, struct ent_rec *e, const struct txn *t, int with_lat)
 {
-	e->txns++;
-	if (t->retrans)
-		cnt_add(s, &e->retrans, t->retrans);
-	switch (t->status) {
-	case TXN_ANSWERED:
-		cnt_add(s, &e->answered, 1);
-		cnt16_inc(s, &e->rcodes[TXN_RCODE(t)]);
-		if (with_lat) {
-			if (!e->lat)
-				e->lat = xcalloc(1, sizeof(*e->lat));
-			hist_add(e->lat, (uint64_t)(TXN_LATENCY_FIRST(t) / NS_PER_US));
-		}
-		break;
-	case TXN_UNANSWERED: cnt_add(s, &e->unanswered, 1); break;
-	case TXN_OPEN_AT_END: cnt_add(s, &e->open_at_end, 1); break;
+	if (!counts_add(s, &e->c, t))
+		return;
+	cnt16_inc(s, &e->rcodes[TXN_RCODE(t)]);
+	if (with_lat) {
+		if (!e->lat)
+			e->lat = xcalloc(1, sizeof(*e->lat));
+		hist_add(e->lat, (uint64_t)(TXN_LATENCY_FIRST(t) / NS_PER_US));
 	}
 }
 
@@ -207,21 +214,13 @@ static void name_add(struct stats *s, struct name_rec *e, const struct txn *t)
 	struct rare_key k;
 	int rc;
 
-	e->txns++;
-	if (t->retrans)
-		cnt_add(s, &e->retrans, t->retrans);
-	switch (t->status) {
-	case TXN_ANSWERED:
-		cnt_add(s, &e->answered, 1);
-		rc = TXN_RCODE(t);
-		if (rc < NAME_RCODES)
-			cnt16_inc(s, &e->rcodes[rc]);
-		else
-			(*(uint64_t *)kmap_get(&s->name_rcodes, &k, rare_key(&k, e, rc), NULL))++;
-		break;
-	case TXN_UNANSWERED: cnt_add(s, &e->unanswered, 1); break;
-	case TXN_OPEN_AT_END: cnt_add(s, &e->open_at_end, 1); break;
-	}
+	if (!counts_add(s, &e->c, t))
+		return;
+	rc = TXN_RCODE(t);
+	if (rc < NAME_RCODES)
+		cnt16_inc(s, &e->rcodes[rc]);
+	else
+		(*(uint64_t *)kmap_get(&s->name_rcodes, &k, rare_key(&k, e, rc), NULL))++;
 }
 
 /* The records of a qtype in both per-qtype maps. */
@@ -368,7 +367,7 @@ static int cmp_ent(const void *a, const void *b)
 {
 	const struct kmap_ent *x = *(const struct kmap_ent *const *)a;
 	const struct kmap_ent *y = *(const struct kmap_ent *const *)b;
-	const struct ent_rec *ex = kmap_val(x), *ey = kmap_val(y);
+	const struct ent_counts *ex = kmap_val(x), *ey = kmap_val(y); /* both kinds */
 	size_t n;
 	int c;
 

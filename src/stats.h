@@ -41,11 +41,15 @@ void hist_free(struct hist *h);
  * counter wraps every 65,536 answers: a map update that often costs
  * nothing measurable.
  */
-struct ent_rec {
+/* what both kinds of record count, first in each (cmp_ent() sorts by txns) */
+struct ent_counts {
 	uint64_t txns;
-	uint32_t answered, unanswered;
+	uint32_t answered, unanswered, open_at_end, retrans;
+};
+
+struct ent_rec {
+	struct ent_counts c;
 	uint16_t rcodes[16];
-	uint32_t open_at_end, retrans;
 	struct hist *lat; /* servers and qtypes: allocated with the first */
 };
 
@@ -55,12 +59,11 @@ struct ent_rec {
  * none per name) and 16-bit counters for the six rcodes names get
  * (NOERROR to REFUSED); the rare others are counted in stats.name_rcodes,
  * keyed by record and rcode. As the full record, it was 64 bytes: 1.2 MB
- * of the peak. txns first in both, for the sort.
+ * of the peak.
  */
 #define NAME_RCODES 6
 struct name_rec {
-	uint64_t txns;
-	uint32_t answered, unanswered, open_at_end, retrans;
+	struct ent_counts c;
 	uint16_t rcodes[NAME_RCODES];
 };
 

@@ -169,9 +169,9 @@ static void test_stats_carry(void)
 	stats_txn(&s, &t, 0);
 	arr = kmap_entries(&s.qnames);
 	/* two short of wrapping: the next three transactions carry */
-	((struct name_rec *)kmap_val(arr[0]))->answered = UINT32_MAX - 1;
+	((struct name_rec *)kmap_val(arr[0]))->c.answered = UINT32_MAX - 1;
 	((struct name_rec *)kmap_val(arr[0]))->rcodes[2] = UINT16_MAX - 1;
-	((struct name_rec *)kmap_val(arr[0]))->retrans = UINT32_MAX - 1;
+	((struct name_rec *)kmap_val(arr[0]))->c.retrans = UINT32_MAX - 1;
 	for (i = 0; i < 3; i++)
 		stats_txn(&s, &t, 0);
 	stats_ent(&s, &s.qnames, kmap_val(arr[0]), &e);
