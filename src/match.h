@@ -18,7 +18,7 @@
  * Memory: one struct txn per open query (152 bytes, at most 160 asserted
  * in match.c, plus a share of an interned name and 21 to 43 bytes of hash
  * slot), at most cfg.max_txns of them; when the table is full the oldest
- * open query is given up on (stats.evicted_txns). Lookups (184 bytes, 48
+ * open query is given up on (stats.evicted_txns). Lookups (176 bytes, 48
  * more past their fourth send) are capped the same way
  * (evicted_lookups). Answered queries leave a 12-byte tombstone
  * for the answer window so a second response is recognised as a duplicate
