@@ -36,8 +36,8 @@
  * (median of the rounds' ratios; 1.53 in the same rounds before names
  * crossed by number, below); -j 3 is slower than -j 2. The two processes use
  * more CPU between them than one does: every transaction crosses from
- * one core to the other as a 260-byte record (with its lookup's state)
- * and every finished lookup as a 150-byte one, and some per-client work
+ * one core to the other as a 230-byte record (with its lookup's state)
+ * and every finished lookup as a 130-byte one, and some per-client work
  * (detect_client) is done on both sides. Without detectors the pipeline
  * barely pays (1.1 times): matching and statistics are then most of the
  * time, and they stay in one process each. More than this needs the
@@ -108,8 +108,9 @@ static void stage_times(const char *stage)
  * matcher's hash chain and age list, and the name and lookup pointers:
  * meaningless in another process; the name goes by number, below) and a
  * lookup without the send times it does not use (they are last in struct
- * lookup): 260 bytes for a transaction with its lookup instead of 430,
- * and 150 for a lookup. The records are mostly what -j costs (see the top).
+ * lookup): about 230 bytes for a transaction with its lookup instead of
+ * 430, and 130 for a lookup. The records are mostly what -j costs (see
+ * the top).
  */
 #define TXN_OFF offsetof(struct txn, seq)
 #define TXN_BYTES (sizeof(struct txn) - TXN_OFF)

@@ -160,8 +160,15 @@ enum txn_status {
 	TXN_EVICTED,	 /* given up on: the open-query table was full */
 };
 
-/* A frame reference a user can open in Wireshark: file + frame number. */
-struct frameref {
+/*
+ * A frame reference a user can open in Wireshark: file + frame number.
+ * Packed: 6 bytes, not 8 with two of padding. Every open query keeps two
+ * (struct txn: 144 bytes instead of 152; -170 KiB of peak RSS on the bench
+ * trace, no time difference in 6 alternating runs); x86 and arm64 read
+ * the unaligned frame number at full speed, and nothing takes its
+ * address.
+ */
+struct __attribute__((packed)) frameref {
 	uint16_t file;
 	uint32_t frame;
 };

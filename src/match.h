@@ -15,7 +15,7 @@
  * a NOERROR or NXDOMAIN answer to its last open query, otherwise when the
  * answer window after its last send has passed (or at a cap, or the end).
  *
- * Memory: one struct txn per open query (152 bytes, at most 160 asserted
+ * Memory: one struct txn per open query (144 bytes, at most 160 asserted
  * in match.c, plus a share of an interned name and 21 to 43 bytes of hash
  * slot), at most cfg.max_txns of them; when the table is full the oldest
  * open query is given up on (stats.evicted_txns). Lookups (176 bytes, 48
