@@ -34,7 +34,8 @@
  * detector on, wall time, 8 alternating rounds on the shared 2-core
  * machine, 2026-12-03): -j 2 takes 1.69 times less time than -j 1
  * (median of the rounds' ratios; 1.53 in the same rounds before names
- * crossed by number, below); -j 3 is slower than -j 2. The two processes use
+ * crossed by number, below; six make bench runs that day gave medians
+ * from 1.64 to 1.88); -j 3 is slower than -j 2. The two processes use
  * more CPU between them than one does: every transaction crosses from
  * one core to the other as a 230-byte record (with its lookup's state)
  * and every finished lookup as a 130-byte one, and some per-client work
