@@ -7,7 +7,8 @@
 #
 #   floor        a bare pcap_next_ex() loop over the file (tests/bench/floor.c)
 #   dnsvet       `dnsvet report --json`, every detector on: packets/s, ratio
-#                to the floor, peak RSS
+#                to the floor, peak RSS; then the same with --detectors
+#                none (the pipeline alone)
 #   tshark       `tshark -2` with the unanswered-query filter, on the first
 #                100 k packets, per packet, its start-up time (a 1,000-packet
 #                run) taken off so tshark is not charged for it
@@ -85,6 +86,12 @@ best dnsvet "$DNSVET" report --json --no-progress "$D/trace.pcap"
 DV=$BCPU
 DV_RSS=$MAXRSS
 cp "$D/out.dnsvet" "$D/report-j1-one-file.json"
+
+# the same with no detector: what reading, decoding, matching and the
+# statistics cost on their own, the part no detector can make faster
+best pipeline "$DNSVET" report --json --no-progress --detectors none "$D/trace.pcap"
+PL=$BCPU
+PL_RSS=$MAXRSS
 
 TS=
 if command -v tshark >/dev/null && command -v editcap >/dev/null; then
@@ -168,6 +175,7 @@ row() { # label secs rss ratio-text
 }
 row "floor: pcap_next_ex loop *" "$FLOOR" "$FLOOR_RSS" "1.00"
 row "dnsvet report --json *" "$DV" "$DV_RSS" "$(calc "sprintf(\"%.2f\", $FLOOR / $DV)")"
+row "  the same, no detectors *" "$PL" "$PL_RSS" "$(calc "sprintf(\"%.2f\", $FLOOR / $PL)")"
 [ -z "$TS" ] || row "tshark -2 (per packet of $((SLICE / 1000))k)" "$TS" "$TS_RSS" \
 	"$(calc "sprintf(\"%.4f\", $FLOOR / $TS)")"
 [ -z "$DT" ] || row "dnstop -l 3" "$DT" "$DT_RSS" "$(calc "sprintf(\"%.3f\", $FLOOR / $DT)")"
