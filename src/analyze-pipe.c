@@ -563,8 +563,10 @@ static struct name *stage3_name(struct report_stage *rs, uint32_t id)
 	return rs->names[id];
 }
 
-static void stage3_name_gone(struct report_stage *rs, const uint32_t *id)
+static void stage3_name_gone(struct report_stage *rs, const uint32_t *id, size_t len)
 {
+	if (len != sizeof(*id))
+		BUG("-j: a name record of %zu bytes", len);
 	name_unref(stage3_name(rs, *id));
 	rs->names[*id] = NULL;
 }
@@ -638,9 +640,7 @@ static int run_report(struct analysis *a, struct chan *in)
 			stage3_name_def(rs, p, len);
 			break;
 		case R_NAME_GONE:
-			if (len != sizeof(uint32_t))
-				BUG("-j: a name record of %zu bytes", len);
-			stage3_name_gone(rs, p);
+			stage3_name_gone(rs, p, len);
 			break;
 		case R_IFACE:
 			mirror_iface(p);

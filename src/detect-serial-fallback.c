@@ -857,11 +857,10 @@ static void process(struct state *s, const struct client *c, struct mode *m,
 		    const struct ring *b, uint32_t i)
 {
 	struct rec *r = AT(b, i), *p = NULL, *q;
-	ts_t limit, rresp;
+	ts_t first = rec_first(s, r), limit, rresp;
+	const struct name *qname = rec_qname(s, r);
 	uint64_t rl, pl, jl;
 	uint32_t j;
-
-	ts_t first = rec_first(s, r);
 
 	if (!m->first_ts)
 		m->first_ts = first;
@@ -873,7 +872,7 @@ static void process(struct state *s, const struct client *c, struct mode *m,
 	rresp = rec_resp(s, r);
 	limit = (rresp >= 0 ? rresp : rec_last(s, r)) + s->pair_gap_ns;
 	for (j = i + 1; j < b->n && rec_first(s, q = AT(b, j)) <= limit; j++) {
-		if ((q->flags & R_USED) || rec_qname(s, q) != rec_qname(s, r) ||
+		if ((q->flags & R_USED) || rec_qname(s, q) != qname ||
 		    ((q->flags ^ r->flags) & R_AAAA) == 0)
 			continue;
 		p = q;

@@ -165,8 +165,8 @@ enum txn_status {
  * Packed: 6 bytes, not 8 with two of padding. Every open query keeps two
  * (struct txn: 144 bytes instead of 152; -170 KiB of peak RSS on the bench
  * trace, no time difference in 6 alternating runs); x86 and arm64 read
- * the unaligned frame number at full speed, and nothing takes its
- * address.
+ * the unaligned frame number at full speed, and nothing takes the
+ * address of a field (a pointer to the whole struct is fine).
  */
 struct __attribute__((packed)) frameref {
 	uint16_t file;

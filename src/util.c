@@ -94,17 +94,27 @@ void *xcalloc(size_t n, size_t size)
  * madvise; otherwise these are calloc and free.
  */
 #define BIG (2U * 1024 * 1024)
+#define BIG_ROUND(n) (((n) + BIG - 1) & ~(size_t)(BIG - 1))
+
+#if defined(MADV_HUGEPAGE) && defined(MAP_ANONYMOUS)
+/* len bytes of zeroed anonymous memory, or die naming the bytes asked for */
+static uint8_t *map_zeroed(size_t len, size_t bytes)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("out of memory (%zu bytes)", bytes);
+	return p;
+}
+#endif
 
 void *xcalloc_big(size_t bytes)
 {
 #if defined(MADV_HUGEPAGE) && defined(MAP_ANONYMOUS)
 	if (bytes >= BIG) {
-		size_t len = (bytes + BIG - 1) & ~(size_t)(BIG - 1);
-		uint8_t *p = mmap(NULL, len + BIG, PROT_READ | PROT_WRITE,
-				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *a;
+		size_t len = BIG_ROUND(bytes);
+		uint8_t *p = map_zeroed(len + BIG, bytes), *a;
 
-		if (p == MAP_FAILED)
-			die("out of memory (%zu bytes)", bytes);
 		/* keep the 2 MB-aligned part: only that can be a huge page */
 		a = (uint8_t *)(((uintptr_t)p + BIG - 1) & ~(uintptr_t)(BIG - 1));
 		if (a > p)
@@ -128,14 +138,8 @@ void *xcalloc_big(size_t bytes)
 void *xcalloc_lazy(size_t bytes)
 {
 #if defined(MADV_HUGEPAGE) && defined(MAP_ANONYMOUS)
-	if (bytes >= BIG) {
-		void *p = mmap(NULL, (bytes + BIG - 1) & ~(size_t)(BIG - 1), PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-		if (p == MAP_FAILED)
-			die("out of memory (%zu bytes)", bytes);
-		return p;
-	}
+	if (bytes >= BIG)
+		return map_zeroed(BIG_ROUND(bytes), bytes);
 #endif
 	return xcalloc(1, bytes);
 }
@@ -146,7 +150,7 @@ void free_big(void *p, size_t bytes)
 		return;
 #if defined(MADV_HUGEPAGE) && defined(MAP_ANONYMOUS)
 	if (bytes >= BIG) {
-		munmap(p, (bytes + BIG - 1) & ~(size_t)(BIG - 1));
+		munmap(p, BIG_ROUND(bytes));
 		return;
 	}
 #endif
