@@ -42,6 +42,10 @@ struct analysis {
 	volatile int *stop;
 	ts_t last_progress;
 	int ran;
+	/* look-ahead (analyze.c): transactions and lookups wait here a few
+	 * places before the statistics and the detectors get them; NULL:
+	 * handed on at once (live use) */
+	struct ahead *ahead;
 };
 
 /* Options every analysing command takes. Append to a command's long
@@ -95,5 +99,10 @@ void analysis_release(struct analysis *a);
 int analysis_run_pipe(struct analysis *a);
 void analysis_txn(struct analysis *a, const struct txn *t);
 void analysis_lookup(struct analysis *a, const struct lookup *l);
+/* Batch runs: let transactions and lookups wait AHEAD places (analyze.c)
+ * from now on; analysis_end() hands on what waits. */
+void analysis_look_ahead(struct analysis *a);
+/* Hand on everything that waits (before detect_finish()). */
+void analysis_flush(struct analysis *a);
 
 #endif

@@ -659,6 +659,21 @@ static void destroy(void *st)
 	free(s);
 }
 
+/* Look-ahead (detect.h): the client's ring, whose index of first labels
+ * txn() reads for every query (8 % of a run with every detector was
+ * txn() waiting for it). */
+static void prefetch(void *st, const struct txn *t, uint32_t client)
+{
+	struct state *s = st;
+	const struct client *c = dk_byid_peek(&s->clients.ix, client);
+
+	(void)t;
+	if (c && c->r) {
+		__builtin_prefetch(c->r->by_fl);
+		__builtin_prefetch(c->r->fl);
+	}
+}
+
 const struct detector detector_search_walk = {
 	.name = "search-walk",
 	.summary = "lookups walking the resolv.conf search list: wasted NXDOMAIN queries and their share",
@@ -667,4 +682,5 @@ const struct detector detector_search_walk = {
 	.txn = txn,
 	.finish = finish,
 	.free = destroy,
+	.prefetch = prefetch,
 };

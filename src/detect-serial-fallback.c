@@ -1343,6 +1343,22 @@ static void destroy(void *st)
 	free(s);
 }
 
+/* Look-ahead (detect.h): where txn() inserts into the client's ring and
+ * where drain() takes from it. Not the records there: their numbers are
+ * in the ring, and reading them here waited for memory (2 % of a run
+ * with every detector; a second stage two calls later, for the records,
+ * gained nothing measurable). */
+static void prefetch(void *st, const struct txn *t, uint32_t client)
+{
+	struct state *s = st;
+	const struct client *c = dk_byid_peek(&s->clients.ix, client);
+
+	if ((t->qtype != QTYPE_A && t->qtype != QTYPE_AAAA) || !c || !c->n)
+		return;
+	__builtin_prefetch(&SLOT(c, c->n - 1));
+	__builtin_prefetch(&SLOT(c, 0));
+}
+
 const struct detector detector_serial_fallback = {
 	.name = "serial-fallback",
 	.summary = "glibc's switch to serial A/AAAA queries after a lost reply, and its SERVFAIL stall",
@@ -1351,4 +1367,5 @@ const struct detector detector_serial_fallback = {
 	.txn = txn,
 	.finish = finish,
 	.free = destroy,
+	.prefetch = prefetch,
 };

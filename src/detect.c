@@ -12,8 +12,11 @@
  *     Keep per-client state in a struct dk_clients (detkit.h): found by the
  *     client's number with an array load, and prefetched with the other
  *     detectors' records before any detector runs (a hash map of its own
- *     costs a cache miss per transaction). Pack per-transaction records
- *     (tags for later) small: a busy capture has millions.
+ *     costs a cache miss per transaction). If .txn then follows a
+ *     pointer from that record to more per-client state (a ring, a
+ *     table slot), a .prefetch hook (detect.h) can start loading it a few
+ *     transactions ahead (see detect-search-walk.c). Pack per-transaction
+ *     records (tags for later) small: a busy capture has millions.
  *  2. Declare it in the list below (extern) and add &detector_foo to
  *     detectors[].
  *  3. Add detect-foo.c to Makefile.am.
@@ -206,7 +209,11 @@ struct detect_ctx {
 		void (*fn)(void *state, const struct lookup *l);
 		void *state;
 	} on_lookup[32];
-	int non_txn, non_lookup;
+	struct {
+		void (*fn)(void *state, const struct txn *t, uint32_t client);
+		void *state;
+	} on_prefetch[32];
+	int non_txn, non_lookup, non_prefetch;
 	/* detect_client(): numbers by address, and the current one */
 	struct kmap client_ids;
 	struct dk_clients *clients[16]; /* detect_add_clients() */
@@ -320,7 +327,7 @@ static void fan_out(struct detect_ctx *dc)
 {
 	size_t i;
 
-	dc->non_txn = dc->non_lookup = 0;
+	dc->non_txn = dc->non_lookup = dc->non_prefetch = 0;
 	for (i = 0; i < ndetectors; i++) {
 		if (!dc->enabled[i] || dc->remote[i])
 			continue;
@@ -331,6 +338,10 @@ static void fan_out(struct detect_ctx *dc)
 		if (detectors[i]->lookup) {
 			dc->on_lookup[dc->non_lookup].fn = detectors[i]->lookup;
 			dc->on_lookup[dc->non_lookup++].state = dc->state[i];
+		}
+		if (detectors[i]->prefetch) {
+			dc->on_prefetch[dc->non_prefetch].fn = detectors[i]->prefetch;
+			dc->on_prefetch[dc->non_prefetch++].state = dc->state[i];
 		}
 	}
 }
@@ -380,6 +391,14 @@ uint32_t detect_client_number(struct detect_ctx *dc, const struct addr *a)
 	return *id - 1;
 }
 
+uint32_t detect_client_peek(const struct detect_ctx *dc, const struct addr *a)
+{
+	uint8_t k[DK_ADDR_KEY];
+	const uint32_t *id = kmap_find(&dc->client_ids, k, dk_addr_key(a, k));
+
+	return id && *id ? *id - 1 : DETECT_NO_CLIENT;
+}
+
 uint32_t detect_client(struct detect_ctx *dc)
 {
 	if (dc->cur_id != ID_UNSET)
@@ -422,6 +441,14 @@ void detect_prefetch(struct detect_ctx *dc, uint32_t client)
 	for (i = 0; i < dc->nclients; i++)
 		if ((p = dk_byid_peek(&dc->clients[i]->ix, client)))
 			__builtin_prefetch(p);
+}
+
+void detect_prefetch_deep(struct detect_ctx *dc, const struct txn *t, uint32_t client)
+{
+	int i;
+
+	for (i = 0; i < dc->non_prefetch; i++)
+		dc->on_prefetch[i].fn(dc->on_prefetch[i].state, t, client);
 }
 
 int detect_wants_clients(const struct detect_ctx *dc)

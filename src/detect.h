@@ -83,6 +83,13 @@ struct detector {
 	 * --summary-every): it must not consume or change the state. */
 	void (*finish)(void *state, struct findings *out);
 	void (*free)(void *state);
+	/* Optional, a hint: t will come to .txn in a few calls (analyze.c,
+	 * look-ahead), and detect_prefetch() started loading this
+	 * detector's record of the client a few calls ago (client: its
+	 * number, or DETECT_NO_CLIENT). Start loading what .txn will need
+	 * behind that record (__builtin_prefetch), one step: reading what
+	 * this starts would wait for memory here. Change nothing. */
+	void (*prefetch)(void *state, const struct txn *t, uint32_t client);
 };
 
 extern const struct detector *const detectors[];
@@ -137,11 +144,16 @@ struct detect_ctx *detect_new(const struct detect_config *cfg);
 void detect_txn(struct detect_ctx *dc, const struct txn *t);
 /* The number detect_client() gives address a (a new one if it is new). */
 uint32_t detect_client_number(struct detect_ctx *dc, const struct addr *a);
+/* The same if a has a number already; DETECT_NO_CLIENT if not (no new
+ * number: the order in which numbers are given stays the detectors'). */
+uint32_t detect_client_peek(const struct detect_ctx *dc, const struct addr *a);
 /* detect_txn() when the caller has numbered t's client already (the
  * statistics use the number too: one hash lookup, not two). */
 void detect_txn_numbered(struct detect_ctx *dc, const struct txn *t, uint32_t client);
 /* Start loading the detectors' records of this client (a hint). */
 void detect_prefetch(struct detect_ctx *dc, uint32_t client);
+/* The detectors' .prefetch hooks for t (a hint). */
+void detect_prefetch_deep(struct detect_ctx *dc, const struct txn *t, uint32_t client);
 /* Does any detector here keep per-client records (dk_clients)? */
 int detect_wants_clients(const struct detect_ctx *dc);
 void detect_lookup(struct detect_ctx *dc, const struct lookup *l);

@@ -135,7 +135,7 @@ if command -v editcap >/dev/null && "$DNSVET" report -h | grep -q -- '--jobs'; t
 	unset DNSVET_JOBS_TIMES
 	# each process's CPU time, as it said it on stderr
 	jsplit() {
-		sed -n 's/^dnsvet: -j: \(.*\): \([0-9.]*\) s CPU$/\1 \2 s/p' "$D/err.j$1" |
+		sed -n 's/^dnsvet: -j: \(.*\): \([0-9.]*\) s CPU.*$/\1 \2 s/p' "$D/err.j$1" |
 			paste -sd, - | sed 's/,/, /g'
 	}
 	# med K: of the numbers on stdin, the median (K=1), least (2) or most (3)
