@@ -776,6 +776,22 @@ static void destroy(void *st)
 	free(s);
 }
 
+/* Look-ahead (detect.h): the index slot txn() will look in for t's
+ * lookup, when it will (the cases that reach rec_get() there); rec_slot()
+ * was 1.3 to 1.7 % of a run with every detector, waiting for it. */
+static void prefetch(void *st, const struct txn *t, uint32_t client)
+{
+	struct state *s = st;
+	const struct lookup *l = t->lookup;
+
+	(void)client;
+	if (!l || l->evicted || (!t->retrans && definitive(t) && l->sends == 1 && l->txns == 1) ||
+	    (!l->open_txns && l->definitive && (l->nsend_ts < 2 || l->txns == 1)))
+		return;
+	__builtin_prefetch(&s->recs.ix.ix[recidx_home(&s->recs.ix,
+						      (uint32_t)(hash_mix(l->seq) >> 32))]);
+}
+
 const struct detector detector_retry_timeout = {
 	.name = "retry-timeout",
 	.summary = "lookups re-sent after a timeout: intervals, the standard timeout, delay, give-ups",
@@ -785,4 +801,5 @@ const struct detector detector_retry_timeout = {
 	.lookup = lookup,
 	.finish = finish,
 	.free = destroy,
+	.prefetch = prefetch,
 };
