@@ -34,8 +34,10 @@
  * detector on, wall time, 8 alternating rounds on the shared 2-core
  * machine, 2026-12-03): -j 2 takes 1.69 times less time than -j 1
  * (median of the rounds' ratios; 1.53 in the same rounds before names
- * crossed by number, below; six make bench runs that day gave medians
- * from 1.64 to 1.88); -j 3 is slower than -j 2. The two processes use
+ * crossed by number, below; seven make bench runs that day gave medians
+ * from 1.64 to 1.88, and three after the look-ahead of analyze.c, which
+ * made both -j 1 and this pipeline faster, 1.45 to 1.76); -j 3 is
+ * slower than -j 2. The two processes use
  * more CPU between them than one does: every transaction crosses from
  * one core to the other as a 230-byte record (with its lookup's state)
  * and every finished lookup as a 130-byte one, and some per-client work
@@ -53,8 +55,9 @@
  * decode 0.3 s, matching 0.6, statistics 0.35, detectors 1.9), each
  * process would take about 1.9 s, against 1.6 to 1.8 now: about 1.6
  * times -j 1 instead of 1.7 to 1.8. It is the way to more than two
- * cores, not to a better -j 2; for that, the crossing (8 % more CPU in
- * all) and the balance of the two halves are what is left.
+ * cores, not to a better -j 2; for that, the crossing (2 to 11 % more
+ * CPU in all, make bench) and the balance of the two halves are what is
+ * left.
  */
 #include "config.h"
 #include "analyze.h"
