@@ -97,10 +97,13 @@ int analysis_option(struct analysis_opts *o, int opt, const char *arg)
  * serial-fallback, which took rate-limit's find_key() from 4.5 % of the
  * samples to under 1 % and search-walk's txn() from 8 to 3.5 % (perf).
  * Without the hooks it gained nothing measurable: the first-level
- * records were already loaded together, just before use. Live runs (monitor, capture) hand events on at once:
+ * records were already loaded together, just before use.
+ *
+ * Live runs (monitor, capture) and standard input, which may be a live
+ * pipe (dumpcap -w - | dnsvet tx --no-tags -), hand events on at once:
  * nothing may wait for a packet that does not come. -j 2's matching
- * process does not use it either: for its two detectors, the copies
- * cost more than the prefetches gained (0.1 s more CPU there).
+ * process does not use it either: for its two detectors, the copies cost
+ * more than the prefetches gained (0.1 s more CPU there).
  */
 #define AHEAD 8
 
@@ -195,6 +198,11 @@ static struct ahead_ev *ahead_push(struct analysis *a)
 
 void analysis_look_ahead(struct analysis *a)
 {
+	int i;
+
+	for (i = 0; i < a->in.npaths; i++)
+		if (!strcmp(a->in.paths[i], "-"))
+			return; /* a pipe may be live: see above */
 	if (!a->ahead)
 		a->ahead = xcalloc(1, sizeof(*a->ahead));
 }

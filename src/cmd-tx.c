@@ -5,7 +5,8 @@
  * and those exist only once the whole capture has been read. So tx reads
  * the input twice: the first pass runs the detectors (they tag transactions
  * by sequence number, which is deterministic), the second prints. Standard
- * input is spooled to a temporary file first. --no-tags reads once.
+ * input and pipes (<(zcat trace.pcap.gz)) are spooled to temporary files
+ * first. --no-tags reads once.
  *
  * Transactions finish out of order (an unanswered one only after the answer
  * window), so lines wait in a reorder buffer until every earlier query has
@@ -17,6 +18,7 @@
 #include "names.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -245,21 +247,51 @@ static void on_txn(void *ctx, const struct txn *t)
 	flush_ready(tp);
 }
 
-/* Copy standard input to a temporary file so it can be read twice. */
-static char *spool_stdin(void)
+/*
+ * Copy standard input or a pipe (input_is_pipe()) to a temporary file so
+ * it can be read twice. The file is unlinked at once and read as
+ * /dev/fd/N (on Linux each open of it starts at the beginning), so
+ * nothing is left behind however tx ends (`dnsvet tx - | head` dies of
+ * SIGPIPE). Returns that path and sets *fdp (the caller closes it), or
+ * NULL after an error naming the input.
+ */
+static char *spool(const char *path, int *fdp)
 {
-	char tmpl[] = "/tmp/dnsvet-stdin-XXXXXX";
-	int fd = mkstemp(tmpl);
+	char tmpl[] = "/tmp/dnsvet-stdin-XXXXXX", name[32];
+	int in = strcmp(path, "-") ? open(path, O_RDONLY) : STDIN_FILENO, fd;
 	char buf[65536];
 	ssize_t n;
 
+	if (in < 0) {
+		error("unable to open '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	fd = mkstemp(tmpl);
 	if (fd < 0)
 		die("unable to create a temporary file: %s", strerror(errno));
-	while ((n = read(STDIN_FILENO, buf, sizeof(buf))) > 0)
+	unlink(tmpl);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
 		if (write(fd, buf, (size_t)n) != n)
-			die("unable to spool standard input: %s", strerror(errno));
-	close(fd);
-	return xstrdup(tmpl);
+			die("unable to spool '%s': %s", path, strerror(errno));
+	if (n < 0)
+		die("unable to read '%s': %s", path, strerror(errno));
+	if (in != STDIN_FILENO)
+		close(in);
+	*fdp = fd;
+	snprintf(name, sizeof(name), "/dev/fd/%d", fd);
+	return xstrdup(name);
+}
+
+/* Close and free what spool() gave for each of n inputs. */
+static void unspool(char **spooled, const int *fds, int n)
+{
+	int i;
+
+	for (i = 0; spooled && i < n; i++)
+		if (spooled[i]) {
+			close(fds[i]);
+			free(spooled[i]);
+		}
 }
 
 int cmd_tx(int argc, char **argv)
@@ -283,8 +315,9 @@ int cmd_tx(int argc, char **argv)
 	struct analysis_opts o;
 	struct analysis first, a;
 	struct txprint tp;
-	char **paths = NULL, *spooled = NULL;
-	int npaths = 0, c, rc, i;
+	char **paths = NULL, **shown = NULL, **spooled = NULL;
+	int *spool_fd = NULL;
+	int npaths = 0, nstdin, c, rc, i;
 	size_t k;
 
 	analysis_opts_init(&o);
@@ -353,19 +386,32 @@ int cmd_tx(int argc, char **argv)
 	if (to.finding >= 0)
 		to.tags = 1;
 	if (to.tags) {
-		for (i = 0; i < npaths; i++)
-			if (!strcmp(paths[i], "-")) {
-				if (!spooled)
-					spooled = spool_stdin();
-				paths[i] = spooled;
-			}
-		analysis_init(&first, &o, paths, npaths);
-		first.in.names = spooled ? argv + optind : NULL; /* call it "-" */
-		if (analysis_run(&first) < 0) {
-			analysis_release(&first);
-			if (spooled) /* not a capture: do not leave the spool behind */
-				unlink(spooled);
+		/* read twice: standard input and pipes from a copy, shown
+		 * under the names given */
+		shown = xmalloc((size_t)npaths * sizeof(*shown));
+		spooled = xcalloc((size_t)npaths, sizeof(*spooled));
+		spool_fd = xcalloc((size_t)npaths, sizeof(*spool_fd));
+		for (i = 0, nstdin = 0; i < npaths; i++)
+			nstdin += !strcmp(paths[i], "-");
+		rc = nstdin > 1 ? error("'-' (standard input) given more than once") : 0;
+		for (i = 0; i < npaths && !rc; i++) {
+			shown[i] = paths[i];
+			if (input_is_pipe(paths[i]) &&
+			    !(paths[i] = spooled[i] = spool(paths[i], &spool_fd[i])))
+				rc = -1;
+		}
+		if (!rc) {
+			analysis_init(&first, &o, paths, npaths);
+			first.in.names = shown;
+			rc = analysis_run(&first);
+			if (rc < 0)
+				analysis_release(&first);
+		}
+		if (rc < 0) {
+			unspool(spooled, spool_fd, npaths);
 			free(spooled);
+			free(spool_fd);
+			free(shown);
 			analysis_opts_free(&o);
 			free(paths);
 			return EXIT_USAGE;
@@ -376,7 +422,7 @@ int cmd_tx(int argc, char **argv)
 	tp.tags = to.tags ? first.dc : NULL;
 	tp.out = stdout;
 	analysis_init(&a, &o, paths, npaths);
-	a.in.names = spooled ? argv + optind : NULL;
+	a.in.names = shown;
 	a.in.quiet = to.tags; /* the first pass already warned */
 	a.txn_sink = on_txn;
 	a.sink_ctx = &tp;
@@ -391,10 +437,10 @@ int cmd_tx(int argc, char **argv)
 		free(tp.ring[k].s);
 	free(tp.ring);
 	sbuf_release(&tp.sb);
-	if (spooled) {
-		unlink(spooled);
-		free(spooled);
-	}
+	unspool(spooled, spool_fd, npaths);
+	free(spooled);
+	free(spool_fd);
+	free(shown);
 	analysis_opts_free(&o);
 	free(paths);
 	return rc;

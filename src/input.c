@@ -272,6 +272,8 @@ static size_t ng_fread(struct ng_reader *r, void *dst, size_t n)
 {
 	size_t got = 0, k;
 
+	if (!r->win) /* not a file: see read_pcapng() */
+		return fread(dst, 1, n, r->fp);
 	while (got < n) {
 		if (r->wpos == r->wlen) {
 			if (n - got >= NG_WIN) /* a big block: no need to copy twice */
@@ -403,11 +405,19 @@ static int ng_ts(const struct ng_iface *nif, uint64_t ticks, ts_t *out)
 static int read_pcapng(struct input *in, FILE *fp, int fileno_, const char *path,
 		       pkt_fn fn, void *ctx)
 {
-	struct ng_reader r = { .fp = fp, .offset = 0, .win = xmalloc(NG_WIN) };
+	struct ng_reader r = { .fp = fp, .offset = 0 };
+	struct stat st;
 	uint64_t frame = 0;
 	const char *why = NULL;
 	int rc;
 
+	/* the window for a regular file only: a 64 KB read from a pipe
+	 * waits for 64 KB, and a live pipe (dumpcap -w - | dnsvet tx
+	 * --no-tags -) would show its packets eight times later than through
+	 * stdio's 8 KB (standard input always comes as a stream of our own,
+	 * push_back(), which has no descriptor) */
+	if (fileno(fp) >= 0 && fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode))
+		r.win = xmalloc(NG_WIN);
 	for (;;) {
 		uint32_t type, len;
 		struct pkt p;
@@ -747,6 +757,14 @@ static const char *input_shown_name(const struct input *in, int i)
 	return in->names && in->names[i] ? in->names[i] : in->paths[i];
 }
 
+int input_is_pipe(const char *path)
+{
+	struct stat st;
+
+	return !strcmp(path, "-") ||
+	       (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode));
+}
+
 int input_check(struct input *in)
 {
 	int i, is_ng, stdin_seen = 0;
@@ -759,6 +777,10 @@ int input_check(struct input *in)
 				return error("'-' (standard input) given more than once");
 			continue; /* checked when read */
 		}
+		/* a named pipe, <(zcat trace.pcap.gz): the bytes read here
+		 * would be gone when the file is read for real */
+		if (input_is_pipe(in->paths[i]))
+			continue; /* checked when read */
 		fp = open_capture(in->paths[i], input_shown_name(in, i), &is_ng);
 		if (!fp)
 			return -1;

@@ -43,9 +43,14 @@ struct input {
 
 /*
  * Check that every path can be opened and starts like a capture file.
- * Returns 0, or -1 after printing an error naming the file.
+ * Returns 0, or -1 after printing an error naming the file. Standard
+ * input and pipes (input_is_pipe) are checked when they are read: what
+ * is read from them cannot be read again.
  */
 int input_check(struct input *in);
+/* "-", or a path that is not a regular file or a directory: a named pipe,
+ * /dev/fd/N from <(...), a character device. */
+int input_is_pipe(const char *path);
 
 /*
  * Read every file in order, calling fn for each packet. A truncated or

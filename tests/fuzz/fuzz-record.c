@@ -2,7 +2,8 @@
  * tests/fuzz/fuzz-record.c: capture records through the whole pipeline.
  *
  * Input: byte 0 picks the link type, byte 1 holds flags (bit 0: the record
- * was cut by the snaplen, caplen < len; bit 1: interface ids), then one or
+ * was cut by the snaplen, caplen < len; bit 1: interface ids; bit 2: the
+ * look-ahead of batch runs, analyze.c, as report uses it), then one or
  * more records, each "len(2, big endian) dt(1) frame bytes": len beyond
  * the end means "the rest". dt advances the clock (low 6 bits times 1 us,
  * 1 ms, 1 s or 30 s by the top two bits) so answer windows, fragment and
@@ -40,6 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	flags = data[1];
 	fuzz_opts(&o);
 	analysis_init(&a, &o, NULL, 0);
+	if (flags & 4)
+		analysis_look_ahead(&a);
 	while (off < size && frame < 64) {
 		size_t n = size - off;
 		struct pkt p;
