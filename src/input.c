@@ -703,6 +703,30 @@ static int read_pcap_fast(struct input *in, FILE *fp, int fileno_, const char *p
 	return 0;
 }
 
+/* The compressor whose magic number a file starts with, if any: a
+ * rotated capture is often kept compressed, and "no magic number" alone
+ * does not say what to do. */
+struct compressor {
+	const char *magic, *name, *cat;
+	size_t len;
+};
+
+static const struct compressor *compressed(const unsigned char *m)
+{
+	static const struct compressor c[] = {
+		{ "\x1f\x8b", "gzip", "zcat", 2 },
+		{ "\xfd" "7zX", "xz", "xzcat", 4 },
+		{ "\x28\xb5\x2f\xfd", "zstd", "zstdcat", 4 },
+		{ "BZh", "bzip2", "bzcat", 3 },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(c); i++)
+		if (!memcmp(m, c[i].magic, c[i].len))
+			return &c[i];
+	return NULL;
+}
+
 /* Open path, sniff the magic and return a stream positioned at byte 0.
  * Messages call the file name (what the user gave). */
 static FILE *open_capture(const char *path, const char *name, int *is_ng)
@@ -739,9 +763,18 @@ static FILE *open_capture(const char *path, const char *name, int *is_ng)
 	*is_ng = m == PCAPNG_SHB;
 	if (!*is_ng && m != 0xa1b2c3d4 && m != 0xd4c3b2a1 && m != 0xa1b23c4d &&
 	    m != 0x4d3cb2a1) {
-		error("'%s' is not a capture file (no pcap or pcapng magic number; "
-		      "first bytes %02x %02x %02x %02x)", name, magic[0], magic[1],
-		      magic[2], magic[3]);
+		const struct compressor *c = compressed(magic);
+
+		if (c && !strcmp(path, "-"))
+			error("'-' is not a capture file: it is %s-compressed; "
+			      "decompress it on the way in (%s FILE | dnsvet ...)", c->name, c->cat);
+		else if (c)
+			error("'%s' is not a capture file: it is %s-compressed; read it "
+			      "through a pipe: <(%s '%s')", name, c->name, c->cat, name);
+		else
+			error("'%s' is not a capture file (no pcap or pcapng magic number; "
+			      "first bytes %02x %02x %02x %02x)", name, magic[0], magic[1],
+			      magic[2], magic[3]);
 		if (fp != stdin)
 			fclose(fp);
 		return NULL;

@@ -14,6 +14,13 @@ check "not a capture: error names the file" grep -q "text.pcap' is not a capture
 : > "$T/empty.pcap"
 "$DNSVET" report "$T/empty.pcap" >/dev/null 2>"$T/err"
 check_eq "empty file: exit 2" 2 $?
+gzip -c "$P" > "$T/trace.pcap.gz"
+"$DNSVET" report "$T/trace.pcap.gz" >/dev/null 2>"$T/err"
+check_eq "gzip-compressed: exit 2" 2 $?
+check "gzip-compressed: says so, and how to read it" \
+	grep -q "trace.pcap.gz' is not a capture file: it is gzip-compressed; read it through a pipe: <(zcat" "$T/err"
+"$DNSVET" report - < "$T/trace.pcap.gz" >/dev/null 2>"$T/err"
+check "gzip-compressed on stdin: says so" grep -q "'-' is not a capture file: it is gzip-compressed; decompress it on the way in (zcat FILE" "$T/err"
 "$DNSVET" report "$T/missing.pcap" >/dev/null 2>"$T/err"
 check_eq "missing file: exit 2" 2 $?
 check "missing file: says why" grep -q "unable to open" "$T/err"
