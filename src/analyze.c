@@ -99,8 +99,9 @@ int analysis_option(struct analysis_opts *o, int opt, const char *arg)
  * Without the hooks it gained nothing measurable: the first-level
  * records were already loaded together, just before use.
  *
- * Live runs (monitor, capture) and standard input, which may be a live
- * pipe (dumpcap -w - | dnsvet tx --no-tags -), hand events on at once:
+ * Live runs (monitor, capture) and pipes (standard input, a named pipe:
+ * input_is_pipe()), which may be live (dumpcap -w - | dnsvet tx
+ * --no-tags -), hand events on at once:
  * nothing may wait for a packet that does not come. -j 2's matching
  * process does not use it either: for its two detectors, the copies cost
  * more than the prefetches gained (0.1 s more CPU there).
@@ -201,8 +202,8 @@ void analysis_look_ahead(struct analysis *a)
 	int i;
 
 	for (i = 0; i < a->in.npaths; i++)
-		if (!strcmp(a->in.paths[i], "-"))
-			return; /* a pipe may be live: see above */
+		if (input_is_pipe(a->in.paths[i]))
+			return; /* it may be live: see above */
 	if (!a->ahead)
 		a->ahead = xcalloc(1, sizeof(*a->ahead));
 }

@@ -100,7 +100,7 @@ int analysis_run_pipe(struct analysis *a);
 void analysis_txn(struct analysis *a, const struct txn *t);
 void analysis_lookup(struct analysis *a, const struct lookup *l);
 /* Batch runs: let transactions and lookups wait AHEAD places (analyze.c)
- * from now on, unless an input is standard input; analysis_end() hands
+ * from now on, unless an input is a pipe (input_is_pipe()); analysis_end() hands
  * on what waits. */
 void analysis_look_ahead(struct analysis *a);
 /* Hand on everything that waits (before detect_finish()). */

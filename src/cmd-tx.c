@@ -317,7 +317,7 @@ int cmd_tx(int argc, char **argv)
 	struct txprint tp;
 	char **paths = NULL, **shown = NULL, **spooled = NULL;
 	int *spool_fd = NULL;
-	int npaths = 0, nstdin, c, rc, i;
+	int npaths = 0, c, rc, i;
 	size_t k;
 
 	analysis_opts_init(&o);
@@ -391,9 +391,7 @@ int cmd_tx(int argc, char **argv)
 		shown = xmalloc((size_t)npaths * sizeof(*shown));
 		spooled = xcalloc((size_t)npaths, sizeof(*spooled));
 		spool_fd = xcalloc((size_t)npaths, sizeof(*spool_fd));
-		for (i = 0, nstdin = 0; i < npaths; i++)
-			nstdin += !strcmp(paths[i], "-");
-		rc = nstdin > 1 ? error("'-' (standard input) given more than once") : 0;
+		rc = input_stdin_once(paths, npaths); /* input_check() would not see it */
 		for (i = 0; i < npaths && !rc; i++) {
 			shown[i] = paths[i];
 			if (input_is_pipe(paths[i]) &&

@@ -166,7 +166,7 @@ struct ex {
 struct keyex {
 	struct ex first[EX_FIRST], last_lost, last_ans; /* unanswered, but last_ans */
 	struct frameref last_ans_r;
-	uint8_t nfirst, have_lost, have_ans;
+	uint8_t nfirst, have_lost; /* last_ans: when the key's ans_sec is set */
 };
 
 /* Tag records (see the top); TAG_BYTES bounds them all. */
@@ -571,11 +571,10 @@ static int stale(const struct ex *e, const struct txn *t)
 static void keep_example(struct rkey *k, const struct txn *t)
 {
 	if (t->status == TXN_ANSWERED) {
-		/* = !have_ans || stale(&k->ex->last_ans, t) */
+		/* none yet, or stale(&k->ex->last_ans, t) */
 		if (k->ex && k->ans_sec != t->first_ts / NS_PER_SEC) {
 			set_ex(&k->ex->last_ans, t);
 			k->ex->last_ans_r = t->rframe;
-			k->ex->have_ans = 1;
 			k->ans_sec = t->first_ts / NS_PER_SEC;
 		}
 		return;
@@ -1183,7 +1182,7 @@ static void evidence(struct finding *f, const struct rkey *k, int64_t from, int6
 			add_ex(f, &x->first[i], none);
 	if (x->have_lost && within(&x->last_lost, from, to))
 		add_ex(f, &x->last_lost, none);
-	if (x->have_ans && within(&x->last_ans, from, to))
+	if (k->ans_sec != INT64_MIN && within(&x->last_ans, from, to))
 		add_ex(f, &x->last_ans, x->last_ans_r);
 	if (!f->nev && x->nfirst)
 		add_ex(f, &x->first[0], none);

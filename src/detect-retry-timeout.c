@@ -282,6 +282,29 @@ static void rec_del(struct state *s, uint32_t i)
 	recidx_del(&rt->ix, i);
 }
 
+/* What txn() does with t (prefetch() asks too) */
+enum { T_SKIP, T_STAGE, T_TABLE };
+
+static int route(const struct txn *t)
+{
+	const struct lookup *l = t->lookup;
+
+	if (!l)
+		return T_SKIP;
+	if (!t->retrans && definitive(t) && l->sends == 1 && l->txns == 1)
+		return T_SKIP; /* asked once, answered for good: cannot be retried */
+	if (l->evicted)
+		return T_SKIP; /* handed over already: nobody will read it */
+	if (!l->open_txns && l->definitive) {
+		/* the lookup ends right after this, its last transaction */
+		if (l->nsend_ts < 2)
+			return T_SKIP; /* sent once: lookup() looks at nothing */
+		if (l->txns == 1)
+			return T_STAGE; /* its only one: no table entry */
+	}
+	return T_TABLE;
+}
+
 static void txn(void *st, const struct txn *t)
 {
 	struct state *s = st;
@@ -292,28 +315,19 @@ static void txn(void *st, const struct txn *t)
 		s->now = t->last_ts;
 	if (t->status == TXN_ANSWERED && t->resp_ts > s->now)
 		s->now = t->resp_ts;
-	if (!l)
+	switch (route(t)) {
+	case T_SKIP:
 		return;
-	if (!t->retrans && definitive(t) && l->sends == 1 && l->txns == 1)
-		return; /* asked once, answered for good: cannot be retried */
-	if (l->evicted)
-		return; /* handed over already: nobody will read it */
-	if (!l->open_txns && l->definitive) {
-		/* the lookup ends right after this, its last transaction */
-		if (l->nsend_ts < 2)
-			return; /* sent once: lookup() looks at nothing */
-		if (l->txns == 1) {
-			/* its only one: no table entry */
-			if (s->stage_seq && (r = rec_get(s, s->stage_seq))) {
-				/* not taken (cannot happen): keep it */
-				*r = s->stage;
-				r->lseq = s->stage_seq;
-			}
-			memset(&s->stage, 0, sizeof(s->stage));
-			s->stage_seq = l->seq;
-			rec_add(&s->stage, t);
-			return;
+	case T_STAGE:
+		if (s->stage_seq && (r = rec_get(s, s->stage_seq))) {
+			/* not taken (cannot happen): keep it */
+			*r = s->stage;
+			r->lseq = s->stage_seq;
 		}
+		memset(&s->stage, 0, sizeof(s->stage));
+		s->stage_seq = l->seq;
+		rec_add(&s->stage, t);
+		return;
 	}
 	r = rec_get(s, l->seq);
 	if (r)
@@ -777,19 +791,16 @@ static void destroy(void *st)
 }
 
 /* Look-ahead (detect.h): the index slot txn() will look in for t's
- * lookup, when it will (the cases that reach rec_get() there); rec_slot()
- * was 1.3 to 1.7 % of a run with every detector, waiting for it. */
+ * lookup, when it will; rec_slot() was 1.3 to 1.7 % of a run with every
+ * detector, waiting for it. */
 static void prefetch(void *st, const struct txn *t, uint32_t client)
 {
 	struct state *s = st;
-	const struct lookup *l = t->lookup;
 
 	(void)client;
-	if (!l || l->evicted || (!t->retrans && definitive(t) && l->sends == 1 && l->txns == 1) ||
-	    (!l->open_txns && l->definitive && (l->nsend_ts < 2 || l->txns == 1)))
-		return;
-	__builtin_prefetch(&s->recs.ix.ix[recidx_home(&s->recs.ix,
-						      (uint32_t)(hash_mix(l->seq) >> 32))]);
+	if (route(t) == T_TABLE)
+		__builtin_prefetch(&s->recs.ix.ix[recidx_home(
+			&s->recs.ix, (uint32_t)(hash_mix(t->lookup->seq) >> 32))]);
 }
 
 const struct detector detector_retry_timeout = {

@@ -1056,6 +1056,12 @@ static void drain_oldest(struct state *s)
 	free(e);
 }
 
+/* Is t a query txn() buffers: A or AAAA over UDP (prefetch() asks too) */
+static int buffered(const struct txn *t)
+{
+	return (t->qtype == QTYPE_A || t->qtype == QTYPE_AAAA) && t->qclass == 1 && t->proto == 17;
+}
+
 static void txn(void *st, const struct txn *t)
 {
 	struct state *s = st;
@@ -1068,7 +1074,7 @@ static void txn(void *st, const struct txn *t)
 		s->now = t->last_ts;
 	if (t->status == TXN_ANSWERED && t->resp_ts > s->now)
 		s->now = t->resp_ts;
-	if ((t->qtype != QTYPE_A && t->qtype != QTYPE_AAAA) || t->qclass != 1 || t->proto != 17)
+	if (!buffered(t))
 		return;
 	c = dk_client(&s->clients, s->dc, &t->client, &ovf);
 	if (ovf) {
@@ -1353,7 +1359,7 @@ static void prefetch(void *st, const struct txn *t, uint32_t client)
 	struct state *s = st;
 	const struct client *c = dk_byid_peek(&s->clients.ix, client);
 
-	if ((t->qtype != QTYPE_A && t->qtype != QTYPE_AAAA) || !c || !c->n)
+	if (!buffered(t) || !c || !c->n)
 		return;
 	__builtin_prefetch(&SLOT(c, c->n - 1));
 	__builtin_prefetch(&SLOT(c, 0));

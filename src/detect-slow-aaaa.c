@@ -371,21 +371,31 @@ static void open_take(struct open_lk *o, struct lk *x)
 
 static void prefetch_rec(const struct state *s, const struct name *qname, uint32_t cid);
 
+/* Is t for txn(), with its lookup (l)? Not handed over already
+ * (--max-open): nobody would take it. (prefetch() asks too.) */
+static int taken(const struct txn *t)
+{
+	return t->lookup && wanted(t->qtype, t->qclass) && !t->lookup->evicted;
+}
+
+/* The only transaction of a lookup that ends with it: the matcher hands
+ * the lookup over next, so it need not go into the table. */
+static int only_txn(const struct lookup *l)
+{
+	return l->txns == 1 && !l->open_txns && l->definitive;
+}
+
 static void txn(void *st, const struct txn *t)
 {
 	struct state *s = st;
 	const struct lookup *l = t->lookup;
 	struct open_lk *o;
 
-	if (!l || !wanted(t->qtype, t->qclass))
+	if (!taken(t))
 		return;
-	if (l->evicted)
-		return; /* handed over already (--max-open): nobody would take it */
 	s->tx_client = t->client;
 	s->tx_cid = detect_client(s->dc);
-	/* the only transaction of a lookup that ends with it: the matcher
-	 * hands the lookup over next, so it need not go into the table */
-	if (l->txns == 1 && !l->open_txns && l->definitive) {
+	if (only_txn(l)) {
 		if (s->stage.lseq && (o = open_get(&s->open, s->stage.lseq)))
 			*o = s->stage; /* not taken (cannot happen): keep it */
 		memset(&s->stage, 0, sizeof(s->stage));
@@ -949,13 +959,11 @@ static void destroy(void *st)
 static void prefetch(void *st, const struct txn *t, uint32_t client)
 {
 	struct state *s = st;
-	const struct lookup *l = t->lookup;
 
-	if (!l || client == DETECT_NO_CLIENT || !wanted(t->qtype, t->qclass) || l->evicted ||
-	    l->txns != 1 || l->open_txns || !l->definitive)
+	if (client == DETECT_NO_CLIENT || !taken(t) || !only_txn(t->lookup))
 		return;
 	__builtin_prefetch(&s->pending.ix.ix[recidx_home(
-		&s->pending.ix, (uint32_t)(pend_hash(l->qname, client, NULL) >> 32))]);
+		&s->pending.ix, (uint32_t)(pend_hash(t->lookup->qname, client, NULL) >> 32))]);
 }
 
 const struct detector detector_slow_aaaa = {

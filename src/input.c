@@ -798,20 +798,27 @@ int input_is_pipe(const char *path)
 	       (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode));
 }
 
+int input_stdin_once(char *const *paths, int n)
+{
+	int i, seen = 0;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(paths[i], "-") && seen++)
+			return error("'-' (standard input) given more than once");
+	return 0;
+}
+
 int input_check(struct input *in)
 {
-	int i, is_ng, stdin_seen = 0;
+	int i, is_ng;
 
+	if (input_stdin_once(in->paths, in->npaths) < 0)
+		return -1;
 	for (i = 0; i < in->npaths; i++) {
 		FILE *fp;
 
-		if (!strcmp(in->paths[i], "-")) {
-			if (stdin_seen++)
-				return error("'-' (standard input) given more than once");
-			continue; /* checked when read */
-		}
-		/* a named pipe, <(zcat trace.pcap.gz): the bytes read here
-		 * would be gone when the file is read for real */
+		/* standard input or a named pipe, <(zcat trace.pcap.gz):
+		 * the bytes read here would be gone when it is read for real */
 		if (input_is_pipe(in->paths[i]))
 			continue; /* checked when read */
 		fp = open_capture(in->paths[i], input_shown_name(in, i), &is_ng);

@@ -51,6 +51,8 @@ int input_check(struct input *in);
 /* "-", or a path that is not a regular file or a directory: a named pipe,
  * /dev/fd/N from <(...), a character device. */
 int input_is_pipe(const char *path);
+/* 0, or -1 after an error if "-" is among the n paths more than once. */
+int input_stdin_once(char *const *paths, int n);
 
 /*
  * Read every file in order, calling fn for each packet. A truncated or
