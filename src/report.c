@@ -410,7 +410,16 @@ void report_text(FILE *out, struct analysis *a, const struct report_opts *ro)
 		ds->dns_udp, ds->dns_tcp, ds->frag_reassembled);
 	fprintf(out, "  queries            %10" PRIu64 "   (%" PRIu64 " transactions + %" PRIu64
 		" retransmissions)\n", m->queries, m->txns, m->retransmissions);
-	fprintf(out, "  responses          %10" PRIu64 "\n", m->responses);
+	/* all of one direction: say what that usually means, or the zeros
+	 * below read like a dead server (or a dead client) */
+	fprintf(out, "  responses          %10" PRIu64 "%s\n", m->responses,
+		m->queries && !m->responses
+			? "   none: one direction captured (a filter like 'dst port 53'?),"
+			  " or no server answered"
+		: m->responses && !m->queries
+			? "   but no queries: one direction captured, or the capture began"
+			  " after them"
+			: "");
 	if (done)
 		fprintf(out, "  answered           %10" PRIu64
 			"   %.2f%% of transactions that ran their window\n",

@@ -98,6 +98,13 @@ check_eq "copies on two interfaces: not retransmissions, not duplicates" "41 0 0
 check_eq "sll2: interface index kept" "ifindex 10" \
 	"$("$DNSVET" report --json "$PUBLIC/dnscap/sll2.pcap" | json_get /dev/stdin "d['interfaces'][0]['key']")"
 
+# one direction only: the zeros are explained, with the likely cause
+"$DNSVET" report "$PUBLIC/dnsjit/pellets.pcap" > "$T/oneway.txt"
+check "queries only: the responses line says one direction may be missing" \
+	grep -q "responses  *0   none: one direction captured (a filter like 'dst port 53'?), or no server answered" "$T/oneway.txt"
+"$DNSVET" report "$PUBLIC/dnscap/dns.pcap" > "$T/twoway.txt"
+check "queries and responses: no such note" sh -c "! grep -q 'one direction' '$T/twoway.txt'"
+
 # usage errors
 "$DNSVET" report >/dev/null 2>&1
 check_eq "no file: exit 2" 2 $?
