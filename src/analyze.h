@@ -99,6 +99,10 @@ void analysis_release(struct analysis *a);
 int analysis_run_pipe(struct analysis *a);
 void analysis_txn(struct analysis *a, const struct txn *t);
 void analysis_lookup(struct analysis *a, const struct lookup *l);
+/* The same with the client numbered already (detect_event_client(), by
+ * the matching process of -j, in the same order). */
+void analysis_txn_numbered(struct analysis *a, const struct txn *t, uint32_t client);
+void analysis_lookup_numbered(struct analysis *a, const struct lookup *l, uint32_t client);
 /* Batch runs: let transactions and lookups wait AHEAD places (analyze.c)
  * from now on, unless an input is a pipe (input_is_pipe()); analysis_end() hands
  * on what waits. */

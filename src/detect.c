@@ -218,8 +218,10 @@ struct detect_ctx {
 	struct kmap client_ids;
 	struct dk_clients *clients[16]; /* detect_add_clients() */
 	int nclients;
-	const struct addr *cur_client;
-	uint32_t cur_id;
+	uint32_t cur_id; /* the number of the event being handed on */
+	/* an enabled detector takes lookups (detect_event_client()): set
+	 * before detect_set_local(), the same in both processes of -j 2 */
+	int lookups_numbered;
 	/* detect_param() answers, by the addresses of the two strings */
 	struct {
 		const char *det, *param;
@@ -370,12 +372,13 @@ struct detect_ctx *detect_new(const struct detect_config *cfg)
 		dc->enabled[i] = detect_enabled(cfg->only, detectors[i]->name);
 		if (dc->enabled[i] && detectors[i]->init)
 			dc->state[i] = detectors[i]->init(dc);
+		if (dc->enabled[i] && detectors[i]->lookup)
+			dc->lookups_numbered = 1;
 	}
+	dc->cur_id = DETECT_UNNUMBERED;
 	fan_out(dc);
 	return dc;
 }
-
-#define ID_UNSET (DETECT_NO_CLIENT - 1)
 
 uint32_t detect_client_number(struct detect_ctx *dc, const struct addr *a)
 {
@@ -391,21 +394,19 @@ uint32_t detect_client_number(struct detect_ctx *dc, const struct addr *a)
 	return *id - 1;
 }
 
-uint32_t detect_client_peek(const struct detect_ctx *dc, const struct addr *a)
+uint32_t detect_event_client(struct detect_ctx *dc, const struct addr *a, int is_lookup)
 {
-	uint8_t k[DK_ADDR_KEY];
-	const uint32_t *id = kmap_find(&dc->client_ids, k, dk_addr_key(a, k));
-
-	return id && *id ? *id - 1 : DETECT_NO_CLIENT;
+	if (is_lookup && !dc->lookups_numbered)
+		return DETECT_UNNUMBERED;
+	return detect_client_number(dc, a);
 }
 
 uint32_t detect_client(struct detect_ctx *dc)
 {
-	if (dc->cur_id != ID_UNSET)
-		return dc->cur_id;
-	if (!dc->cur_client)
+	/* every event a detector is handed is numbered (detect_event_client()) */
+	if (dc->cur_id == DETECT_UNNUMBERED)
 		BUG("detect_client() outside a detector's txn or lookup call");
-	return dc->cur_id = detect_client_number(dc, dc->cur_client);
+	return dc->cur_id;
 }
 
 void detect_add_clients(struct detect_ctx *dc, struct dk_clients *c)
@@ -451,34 +452,24 @@ void detect_prefetch_deep(struct detect_ctx *dc, const struct txn *t, uint32_t c
 		dc->on_prefetch[i].fn(dc->on_prefetch[i].state, t, client);
 }
 
-int detect_wants_clients(const struct detect_ctx *dc)
-{
-	return dc->nclients > 0;
-}
-
 void detect_txn_numbered(struct detect_ctx *dc, const struct txn *t, uint32_t client)
 {
 	int i;
 
-	dc->cur_client = &t->client;
 	dc->cur_id = client;
 	for (i = 0; i < dc->non_txn; i++)
 		dc->on_txn[i].fn(dc->on_txn[i].state, t);
+	dc->cur_id = DETECT_UNNUMBERED;
 }
 
-void detect_txn(struct detect_ctx *dc, const struct txn *t)
-{
-	detect_txn_numbered(dc, t, ID_UNSET); /* numbered when a detector asks */
-}
-
-void detect_lookup(struct detect_ctx *dc, const struct lookup *l)
+void detect_lookup_numbered(struct detect_ctx *dc, const struct lookup *l, uint32_t client)
 {
 	int i;
 
-	dc->cur_client = &l->client;
-	dc->cur_id = ID_UNSET;
+	dc->cur_id = client;
 	for (i = 0; i < dc->non_lookup; i++)
 		dc->on_lookup[i].fn(dc->on_lookup[i].state, l);
+	dc->cur_id = DETECT_UNNUMBERED;
 }
 
 static int cmp_finding(const void *a, const void *b)

@@ -141,22 +141,28 @@ void detect_config_free(struct detect_config *cfg);
 /* Is detector name in the comma list only (--detectors)? NULL = all. */
 int detect_enabled(const char *only, const char *name);
 struct detect_ctx *detect_new(const struct detect_config *cfg);
-void detect_txn(struct detect_ctx *dc, const struct txn *t);
+/*
+ * Every transaction and lookup is handed to the detectors with its
+ * client's number (detect_client()), and numbers are given in the order
+ * events are handed on, so the same trace numbers the same way however it
+ * is run: at once (live), after the look-ahead (analyze.c), or in the other
+ * process of -j, which numbers them for the reporting one.
+ * detect_event_client() is that number: for a transaction always, for a
+ * lookup if an enabled detector (here or in the other process) takes
+ * lookups, else DETECT_UNNUMBERED (nobody asks; no hash lookup).
+ */
+#define DETECT_UNNUMBERED (DETECT_NO_CLIENT - 1)
+uint32_t detect_event_client(struct detect_ctx *dc, const struct addr *a, int is_lookup);
 /* The number detect_client() gives address a (a new one if it is new). */
 uint32_t detect_client_number(struct detect_ctx *dc, const struct addr *a);
-/* The same if a has a number already; DETECT_NO_CLIENT if not (no new
- * number: the order in which numbers are given stays the detectors'). */
-uint32_t detect_client_peek(const struct detect_ctx *dc, const struct addr *a);
-/* detect_txn() when the caller has numbered t's client already (the
- * statistics use the number too: one hash lookup, not two). */
+/* Hand t to the detectors; client is detect_event_client()'s number. */
 void detect_txn_numbered(struct detect_ctx *dc, const struct txn *t, uint32_t client);
+/* The same for a lookup. */
+void detect_lookup_numbered(struct detect_ctx *dc, const struct lookup *l, uint32_t client);
 /* Start loading the detectors' records of this client (a hint). */
 void detect_prefetch(struct detect_ctx *dc, uint32_t client);
 /* The detectors' .prefetch hooks for t (a hint). */
 void detect_prefetch_deep(struct detect_ctx *dc, const struct txn *t, uint32_t client);
-/* Does any detector here keep per-client records (dk_clients)? */
-int detect_wants_clients(const struct detect_ctx *dc);
-void detect_lookup(struct detect_ctx *dc, const struct lookup *l);
 /* Run every detector's finish, sort findings (severity, then detector).
  * May be called repeatedly (live snapshots); out should be empty. */
 void detect_finish(struct detect_ctx *dc, struct findings *out);
