@@ -473,6 +473,8 @@ static void stage12_hint(void *ctx, const struct dnsmsg *m, uint16_t id, int qr)
 	struct decode_stage *ds = ctx;
 
 	matcher_prefetch(ds->mt, m->proto, &m->src, m->sport, &m->dst, m->dport, id, qr);
+	if (qr) /* as on_hint() */
+		detect_client_prefetch(ds->a->dc, &m->dst);
 }
 
 static void NORETURN run_decode_match(struct analysis *a, struct chan *out)

@@ -287,6 +287,8 @@ static void on_hint(void *ctx, const struct dnsmsg *m, uint16_t id, int qr)
 	struct analysis *a = ctx;
 
 	matcher_prefetch(a->mt, m->proto, &m->src, m->sport, &m->dst, m->dport, id, qr);
+	if (qr) /* an answer finishes a transaction: its client is numbered */
+		detect_client_prefetch(a->dc, &m->dst);
 }
 
 static void progress(struct analysis *a, int final)

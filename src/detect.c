@@ -33,8 +33,8 @@
 #include "config.h"
 #include "detect.h"
 #include "detkit.h"
-#include "kmap.h"
 #include "names.h"
+#include "recidx.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -189,6 +189,23 @@ struct tagmap {
 	uint64_t nbits;
 };
 
+/*
+ * Client numbers (detect_client_number()): the address keys in number
+ * order, and an index of them by hash (recidx.h). Every transaction and
+ * lookup asks once. In a kmap (a bucket, then the entry it points to)
+ * that was two misses in a row, and detect_client_number() 5.8 % of a
+ * run with every detector (perf, bench trace). Here it is one slot, which
+ * the decoder's hint starts loading when it reads an answer
+ * (detect_client_prefetch()), and an address in a dense array (2,000
+ * clients on the bench trace: 34 KB), compared as struct addr (no key
+ * bytes to build and hash): 2.2 % of the run instead of 5.8 (perf).
+ */
+struct client_numbers {
+	struct recidx ix;
+	struct addr *keys; /* by number */
+	uint32_t n, alloc;
+};
+
 struct detect_ctx {
 	const struct detect_config *cfg;
 	void *state[32];
@@ -215,7 +232,7 @@ struct detect_ctx {
 	} on_prefetch[32];
 	int non_txn, non_lookup, non_prefetch;
 	/* detect_client(): numbers by address, and the current one */
-	struct kmap client_ids;
+	struct client_numbers cn;
 	struct dk_clients *clients[16]; /* detect_add_clients() */
 	int nclients;
 	uint32_t cur_id; /* the number of the event being handed on */
@@ -366,7 +383,7 @@ struct detect_ctx *detect_new(const struct detect_config *cfg)
 
 	if (ndetectors > 32)
 		BUG("too many detectors for the tag mask");
-	kmap_init(&dc->client_ids, sizeof(uint32_t), DETECT_MAX_CLIENTS);
+	recidx_init(&dc->cn.ix);
 	dc->cfg = cfg;
 	for (i = 0; i < ndetectors; i++) {
 		dc->enabled[i] = detect_enabled(cfg->only, detectors[i]->name);
@@ -380,18 +397,33 @@ struct detect_ctx *detect_new(const struct detect_config *cfg)
 	return dc;
 }
 
+static uint32_t client_tag(const struct addr *a)
+{
+	return (uint32_t)(addr_hash(a, a->family) >> 32);
+}
+
 uint32_t detect_client_number(struct detect_ctx *dc, const struct addr *a)
 {
-	uint8_t k[DK_ADDR_KEY];
-	uint32_t *id;
-	int over;
+	struct client_numbers *cn = &dc->cn;
+	uint32_t tag = client_tag(a), i;
 
-	id = kmap_get(&dc->client_ids, k, dk_addr_key(a, k), &over);
-	if (over)
+	for (i = recidx_home(&cn->ix, tag); recidx_used(&cn->ix, i); i = recidx_next(&cn->ix, i))
+		if (recidx_tag(&cn->ix, i) == tag && addr_eq(&cn->keys[recidx_rec(&cn->ix, i)], a))
+			return recidx_rec(&cn->ix, i);
+	if (cn->n >= DETECT_MAX_CLIENTS)
 		return DETECT_NO_CLIENT;
-	if (!*id)
-		*id = (uint32_t)dc->client_ids.count; /* 1-based in the map */
-	return *id - 1;
+	if (cn->n == cn->alloc) {
+		cn->alloc = cn->alloc ? 2 * cn->alloc : 256;
+		cn->keys = xrealloc(cn->keys, cn->alloc * sizeof(*cn->keys));
+	}
+	cn->keys[cn->n] = *a;
+	recidx_put(&cn->ix, i, tag, cn->n);
+	return cn->n++;
+}
+
+void detect_client_prefetch(const struct detect_ctx *dc, const struct addr *a)
+{
+	__builtin_prefetch(&dc->cn.ix.ix[recidx_home(&dc->cn.ix, client_tag(a))]);
 }
 
 uint32_t detect_event_client(struct detect_ctx *dc, const struct addr *a, int is_lookup)
@@ -513,7 +545,8 @@ void detect_free(struct detect_ctx *dc)
 		free(dc->tags[i].bits);
 		findings_free(&dc->imported[i]);
 	}
-	kmap_free(&dc->client_ids);
+	recidx_free(&dc->cn.ix);
+	free(dc->cn.keys);
 	free(dc);
 }
 

@@ -155,6 +155,8 @@ struct detect_ctx *detect_new(const struct detect_config *cfg);
 uint32_t detect_event_client(struct detect_ctx *dc, const struct addr *a, int is_lookup);
 /* The number detect_client() gives address a (a new one if it is new). */
 uint32_t detect_client_number(struct detect_ctx *dc, const struct addr *a);
+/* Start loading what detect_client_number(a) reads (a hint). */
+void detect_client_prefetch(const struct detect_ctx *dc, const struct addr *a);
 /* Hand t to the detectors; client is detect_event_client()'s number. */
 void detect_txn_numbered(struct detect_ctx *dc, const struct txn *t, uint32_t client);
 /* The same for a lookup. */

@@ -7,6 +7,7 @@
 #include "ptrmap.h"
 #include "names.h"
 #include "stats.h"
+#include "detect.h"
 
 #include <stdio.h>
 
@@ -145,6 +146,42 @@ static void test_ptrmap(void)
 	ptrmap_free(&m);
 }
 
+/* client numbers (detect_client_number()): dense from 0 in the order
+ * addresses are first seen, the same when asked again, IPv4 and IPv6 of
+ * the same bytes apart, and DETECT_NO_CLIENT past DETECT_MAX_CLIENTS
+ * without forgetting the numbered ones */
+static void test_client_numbers(void)
+{
+	struct detect_config cfg = { .only = "none" };
+	struct detect_ctx *dc = detect_new(&cfg);
+	struct addr a;
+	uint32_t i, wrong = 0, again = 0;
+
+	memset(&a, 0, sizeof(a));
+	for (i = 0; i < DETECT_MAX_CLIENTS + 1000; i++) {
+		uint32_t want = i < DETECT_MAX_CLIENTS ? i : DETECT_NO_CLIENT;
+
+		a.family = i & 1 ? 6 : 4;
+		memcpy(a.a, &i, sizeof(i));
+		detect_client_prefetch(dc, &a);
+		wrong += detect_client_number(dc, &a) != want;
+	}
+	for (i = 0; i < DETECT_MAX_CLIENTS + 1000; i += 7) {
+		uint32_t want = i < DETECT_MAX_CLIENTS ? i : DETECT_NO_CLIENT;
+
+		a.family = i & 1 ? 6 : 4;
+		memcpy(a.a, &i, sizeof(i));
+		again += detect_client_number(dc, &a) != want;
+	}
+	CHECK_EQ("client numbers: dense, in order, capped", 0, wrong);
+	CHECK_EQ("client numbers: the same when asked again", 0, again);
+	i = 2; /* numbered as IPv4 (even): as IPv6 it is another client */
+	a.family = 6;
+	memcpy(a.a, &i, sizeof(i));
+	CHECK_EQ("client numbers: family counts", DETECT_NO_CLIENT, detect_client_number(dc, &a));
+	detect_free(dc);
+}
+
 /* per-key counters are 32 bits wide (16 per rcode) and carry into a side
  * map: the counts read back exact past 2^32 (2^16) */
 static void test_stats_carry(void)
@@ -200,6 +237,7 @@ int main(void)
 
 	test_ptrmap();
 	test_stats_carry();
+	test_client_numbers();
 
 	/* a plain pair; the qname's case does not matter */
 	reset(0);
