@@ -4,8 +4,17 @@
  * Chunks are used in ring order by both sides, so a token byte needs no
  * content: the n-th "full" byte is chunk n % NCHUNK. A write and the read
  * that receives it order the memory accesses around them, so the consumer
- * sees the chunk as the producer wrote it. 8 chunks of 256 KB (2 MB) let
- * the producer run well ahead. Each token can wake the other process, and
+ * sees the chunk as the producer wrote it. 32 chunks of 256 KB (8 MB)
+ * let either side run ahead of the other by about 17 ms of -j 2 on the
+ * bench trace. With 8 (2 MB, 4 ms), the two processes waited for each
+ * other whenever the shared machine held one of them back for a few
+ * milliseconds: in an hour when it did, 0.4 to 0.65 s of a 2.1 to 2.3 s
+ * run, against 0.05 to 0.18 s with 32 (1.69 to 1.77 s wall; 16 rounds);
+ * in a quieter one, 0.10 to 0.16 s against 0.05 to 0.09 (1.64 against
+ * 1.50 s wall, 4 rounds). 64 chunks were no better than 32 (1.54
+ * against 1.51 s, 8 rounds). Each process's peak RSS counts the pages
+ * of the ring it touched: 45 MB instead of 39 for -j 2 on the bench
+ * trace. Each token can wake the other process, and
  * -j 2 sends about 700 MB of records on the bench trace: with 64 KB chunks
  * that was 11,000 wake-ups, and the two processes used 1.26 s of CPU
  * between them against 1.12 s with 256 KB (no detectors, 4 alternating
@@ -28,7 +37,7 @@
 #include <unistd.h>
 
 #define CHUNK (256 * 1024)
-#define NCHUNK 8
+#define NCHUNK 32
 #define HDR 8 /* chunk header: bytes used; record header: type, length */
 #define ALIGN8(n) (((n) + 7) & ~(size_t)7)
 
