@@ -36,8 +36,9 @@
  * (median of the rounds' ratios; 1.53 in the same rounds before names
  * crossed by number, below; seven make bench runs that day gave medians
  * from 1.64 to 1.88, and three after the look-ahead of analyze.c, which
- * made both -j 1 and this pipeline faster, 1.45 to 1.76); -j 3 is
- * slower than -j 2. The two processes use
+ * made both -j 1 and this pipeline faster, 1.45 to 1.76; three in the
+ * evening, once the clients were numbered here and the channel had
+ * grown to 8 MB (chan.c), 1.75 to 1.78); -j 3 is slower than -j 2. The two processes use
  * more CPU between them than one does: every transaction crosses from
  * one core to the other as a 230-byte record (with its lookup's state)
  * and every finished lookup as a 130-byte one. Without detectors the pipeline
