@@ -36,14 +36,15 @@
  * (median of the rounds' ratios; 1.53 in the same rounds before names
  * crossed by number, below; seven make bench runs that day gave medians
  * from 1.64 to 1.88, and three after the look-ahead of analyze.c, which
- * made both -j 1 and this pipeline faster, 1.45 to 1.76; three in the
+ * made both -j 1 and this pipeline faster, 1.45 to 1.76; six in the
  * evening, once the clients were numbered here and the channel had
- * grown to 8 MB (chan.c), 1.75 to 1.78); -j 3 is slower than -j 2. The two processes use
- * more CPU between them than one does: every transaction crosses from
- * one core to the other as a 230-byte record (with its lookup's state)
- * and every finished lookup as a 130-byte one. Without detectors the pipeline
- * barely pays (1.1 times): matching and statistics are then most of the
- * time, and they stay in one process each.
+ * grown to 8 MB (chan.c), 1.75 to 1.95); -j 3 is slower than -j 2. The
+ * two processes use more CPU between them than one does: every
+ * transaction crosses from one core to the other as a 230-byte record
+ * (with its lookup's state) and every finished lookup as a 130-byte
+ * one. Without detectors the pipeline barely pays (1.1 times): matching
+ * and statistics are then most of the time, and they stay in one
+ * process each.
  *
  * Matching in parallel, by client address (a transaction and a lookup
  * belong to one client; the clock, the sequence numbers and the order of

@@ -190,7 +190,7 @@ struct tagmap {
 };
 
 /*
- * Client numbers (detect_client_number()): the address keys in number
+ * Client numbers (detect_client_number()): the addresses in number
  * order, and an index of them by hash (recidx.h). Every transaction and
  * lookup asks once. In a kmap (a bucket, then the entry it points to)
  * that was two misses in a row, and detect_client_number() 5.8 % of a
