@@ -24,7 +24,7 @@ enum decode_problem {
 	DP_BAD_TCP,	      /* TCP header invalid (data offset) */
 	DP_FRAG_INCOMPLETE,   /* fragments whose datagram never completed */
 	DP_FRAG_EVICTED,      /* reassembly table full or datagram too big */
-	DP_TCP_HOLE,	      /* bytes missing in a TCP stream */
+	DP_TCP_HOLE,	      /* a gap in a TCP stream (one count per gap) */
 	DP_TCP_NOSYN,	      /* stream picked up without its SYN */
 	DP_TCP_DESYNC,	      /* stream data that is not length-prefixed DNS */
 	DP_TCP_EVICTED,	      /* stream state dropped (cap or idle) with data pending */
