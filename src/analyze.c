@@ -193,8 +193,10 @@ static struct ahead_ev *ahead_push(struct analysis *a)
 		ahead_pop(a);
 	if (q->n >= AHEAD / 2) {
 		mid = &q->ev[(q->head + q->n - AHEAD / 2) % AHEAD];
-		if (!mid->is_lookup)
+		if (!mid->is_lookup) {
+			stats_prefetch_deep(&a->st, &mid->t);
 			detect_prefetch_deep(a->dc, &mid->t, mid->client);
+		}
 	}
 	return &q->ev[(q->head + q->n++) % AHEAD];
 }

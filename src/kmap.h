@@ -64,6 +64,28 @@ void *kmap_get(struct kmap *m, const void *key, size_t klen, int *overflow);
 void *kmap_get_hashed(struct kmap *m, const void *key, size_t klen, uint64_t hash,
 		      int *overflow);
 void *kmap_find(const struct kmap *m, const void *key, size_t klen);
+/*
+ * For a look-ahead (analyze.c): a lookup of a key with hash h reads its
+ * bucket, then the entry the bucket points to, two misses in a row.
+ * kmap_prefetch() starts the first; kmap_prefetch_entry(), called once the
+ * bucket has arrived, the second (the entry, and the line after it, where
+ * most of its value lies). Either may be called for a key that is not
+ * there; neither changes anything.
+ */
+static inline void kmap_prefetch(const struct kmap *m, uint64_t h)
+{
+	__builtin_prefetch(&m->b[h & (m->nb - 1)]);
+}
+
+static inline void kmap_prefetch_entry(const struct kmap *m, uint64_t h)
+{
+	const struct kmap_ent *e = m->b[h & (m->nb - 1)];
+
+	if (e) {
+		__builtin_prefetch(e);
+		__builtin_prefetch((const char *)e + 64);
+	}
+}
 /* An array of the entries (count of them) in insertion order, for
  * sorting; caller frees. */
 struct kmap_ent **kmap_entries(const struct kmap *m);

@@ -113,6 +113,8 @@ void stats_init(struct stats *s);
 void stats_txn(struct stats *s, const struct txn *t, uint32_t client);
 /* Start loading the records stats_txn() will update (a hint). */
 void stats_prefetch(const struct stats *s, const struct txn *t, uint32_t client);
+/* The look-ahead's second stage, some events later (analyze.c). */
+void stats_prefetch_deep(const struct stats *s, const struct txn *t);
 void stats_lookup(struct stats *s, const struct lookup *l);
 void stats_free(struct stats *s);
 /* The counts of rec, a value of m, one of the per-key maps of s. */
