@@ -26,9 +26,11 @@
  *     tests/detectors-a.sh or tests/detectors-b.sh.
  *  5. Document its id, what it counts, every parameter with its default and
  *     the reasoning behind it, in man/dnsvet-detectors.7.
- *  6. Check its cost: make bench (README.md, "Benchmark"); if it is heavy,
- *     consider it for -j 2's matching process (stage12_detectors in
- *     analyze-pipe.c, balanced with DNSVET_JOBS_TIMES=1).
+ *  6. Check its cost: make bench (README.md, "Benchmark"), and alternating
+ *     runs with --detectors foo against --detectors none as
+ *     tests/bench/NOTES.md describes; if it is heavy, consider it for -j 2's
+ *     matching process (stage12_detectors in analyze-pipe.c, balanced with
+ *     DNSVET_JOBS_TIMES=1).
  */
 #include "config.h"
 #include "detect.h"
