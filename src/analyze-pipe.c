@@ -42,9 +42,12 @@
  * two processes use more CPU between them than one does: every
  * transaction crosses from one core to the other as a 230-byte record
  * (with its lookup's state) and every finished lookup as a 130-byte
- * one. Without detectors the pipeline barely pays (1.1 times): matching
- * and statistics are then most of the time, and they stay in one
- * process each.
+ * one, and the two share the caches and the memory bus. (Not the bytes
+ * themselves: sending the 97 % of lookups that repeat their last
+ * transaction's as a reference, 104 MB less, changed nothing;
+ * tests/bench/NOTES.md.) Without detectors the pipeline barely pays
+ * (1.1 times): matching and statistics are then most of the time, and
+ * they stay in one process each.
  *
  * Matching in parallel, by client address (a transaction and a lookup
  * belong to one client; the clock, the sequence numbers and the order of
@@ -129,8 +132,8 @@ static void stage_times(const char *stage)
  * meaningless in another process; the name goes by number, below) and a
  * lookup without the send times it does not use (they are last in struct
  * lookup): about 230 bytes for a transaction with its lookup instead of
- * 430, and 130 for a lookup. The records are mostly what -j costs (see
- * the top).
+ * 430, and 130 for a lookup. Writing and reading them is much of what
+ * -j costs (see the top).
  */
 #define TXN_OFF offsetof(struct txn, seq)
 #define TXN_BYTES (sizeof(struct txn) - TXN_OFF)
