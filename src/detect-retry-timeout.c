@@ -799,8 +799,7 @@ static void prefetch(void *st, const struct txn *t, uint32_t client)
 
 	(void)client;
 	if (route(t) == T_TABLE)
-		__builtin_prefetch(&s->recs.ix.ix[recidx_home(
-			&s->recs.ix, (uint32_t)(hash_mix(t->lookup->seq) >> 32))]);
+		recidx_prefetch(&s->recs.ix, (uint32_t)(hash_mix(t->lookup->seq) >> 32));
 }
 
 const struct detector detector_retry_timeout = {

@@ -962,8 +962,7 @@ static void prefetch(void *st, const struct txn *t, uint32_t client)
 
 	if (client == DETECT_NO_CLIENT || !taken(t) || !only_txn(t->lookup))
 		return;
-	__builtin_prefetch(&s->pending.ix.ix[recidx_home(
-		&s->pending.ix, (uint32_t)(pend_hash(t->lookup->qname, client, NULL) >> 32))]);
+	recidx_prefetch(&s->pending.ix, (uint32_t)(pend_hash(t->lookup->qname, client, NULL) >> 32));
 }
 
 const struct detector detector_slow_aaaa = {

@@ -425,7 +425,7 @@ uint32_t detect_client_number(struct detect_ctx *dc, const struct addr *a)
 
 void detect_client_prefetch(const struct detect_ctx *dc, const struct addr *a)
 {
-	__builtin_prefetch(&dc->cn.ix.ix[recidx_home(&dc->cn.ix, client_tag(a))]);
+	recidx_prefetch(&dc->cn.ix, client_tag(a));
 }
 
 uint32_t detect_event_client(struct detect_ctx *dc, const struct addr *a, int is_lookup)

@@ -54,6 +54,13 @@ static inline uint32_t recidx_rec(const struct recidx *x, uint32_t i)
 	return (uint32_t)x->ix[i] - 1;
 }
 
+/* Start loading the slot a walk for this tag starts on (a hint, for a
+ * look-ahead). */
+static inline void recidx_prefetch(const struct recidx *x, uint32_t tag)
+{
+	__builtin_prefetch(&x->ix[recidx_home(x, tag)]);
+}
+
 /* Record r with this tag into the empty slot i a walk ended on. The table
  * may grow: slot numbers found before are stale afterwards. */
 void recidx_put(struct recidx *x, uint32_t i, uint32_t tag, uint32_t r);
