@@ -47,7 +47,7 @@ struct payload {
 	uint32_t n;
 	uint16_t sport, dport;
 	uint32_t ms; /* time since the first packet */
-	uint8_t src[16], dst[16]; /* IPv4: the first 4 bytes */
+	struct addr src, dst;
 };
 
 /* ---- the bare matcher --------------------------------------------------- */
@@ -72,17 +72,13 @@ struct bm {
 	uint64_t open, matched, unanswered, orphans, retrans;
 };
 
-static uint64_t bm_key(const uint8_t cli[16], uint16_t cport, const uint8_t srv[16],
+/* the matcher's key (src/match.c, txn_key()), never 0 */
+static uint64_t bm_key(const struct addr *cli, uint16_t cport, const struct addr *srv,
 		       uint16_t sport, uint16_t id)
 {
-	uint64_t a, b, c, d;
+	uint64_t ports = (uint64_t)cport << 40 | (uint64_t)sport << 24 | (uint64_t)id << 8 | 17;
 
-	memcpy(&a, cli, 8);
-	memcpy(&b, cli + 8, 8);
-	memcpy(&c, srv, 8);
-	memcpy(&d, srv + 8, 8);
-	return hash_mix(a ^ hash_mix(b ^ hash_mix(c ^ hash_mix(d ^ ((uint64_t)cport << 32 |
-							      (uint64_t)sport << 16 | id))))) | 1;
+	return hash_mix(addr_hash(cli, ports) ^ addr_hash(srv, 17) * 31) | 1;
 }
 
 static struct bm_slot *bm_find(struct bm *t, uint64_t key, uint64_t qhash)
@@ -126,8 +122,8 @@ static void bm_scan(const struct payload *pl, struct bm_in *in)
 	in->qr = (uint8_t)DNS_QR(m.flags);
 	in->qhash = m.qname_hash;
 	in->ms = pl->ms;
-	in->key = in->qr ? bm_key(pl->dst, pl->dport, pl->src, pl->sport, m.id)
-			 : bm_key(pl->src, pl->sport, pl->dst, pl->dport, m.id);
+	in->key = in->qr ? bm_key(&pl->dst, pl->dport, &pl->src, pl->sport, m.id)
+			 : bm_key(&pl->src, pl->sport, &pl->dst, pl->dport, m.id);
 }
 
 static void bm_msg(struct bm *t, const struct bm_in *in)
@@ -214,17 +210,19 @@ static const uint8_t *dns_payload(const uint8_t *f, uint32_t caplen, uint32_t *n
 
 	if (caplen < 14)
 		return NULL;
-	memset(pl->src, 0, sizeof(pl->src));
-	memset(pl->dst, 0, sizeof(pl->dst));
+	memset(&pl->src, 0, sizeof(pl->src));
+	memset(&pl->dst, 0, sizeof(pl->dst));
 	type = (uint16_t)(f[12] << 8 | f[13]);
 	if (type == 0x0800 && caplen >= off + 20 && f[off + 9] == 17) {
-		memcpy(pl->src, f + off + 12, 4);
-		memcpy(pl->dst, f + off + 16, 4);
+		pl->src.family = pl->dst.family = 4;
+		memcpy(pl->src.a, f + off + 12, 4);
+		memcpy(pl->dst.a, f + off + 16, 4);
 		hl = (uint32_t)(f[off] & 0xf) * 4;
 		off += hl;
 	} else if (type == 0x86dd && caplen >= off + 40 && f[off + 6] == 17) {
-		memcpy(pl->src, f + off + 8, 16);
-		memcpy(pl->dst, f + off + 24, 16);
+		pl->src.family = pl->dst.family = 6;
+		memcpy(pl->src.a, f + off + 8, 16);
+		memcpy(pl->dst.a, f + off + 24, 16);
 		off += 40;
 	} else {
 		return NULL;
