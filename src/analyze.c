@@ -46,6 +46,11 @@ int analysis_option(struct analysis_opts *o, int opt, const char *arg)
 		w = parse_duration(arg);
 		if (w <= 0)
 			return error("--answer-window: '%s' is not a duration (e.g. 10s, 2500ms)", arg);
+		/* tables sized by the window (rate-limit keeps a row per second
+		 * of it) must stay small: a day would ask for gigabytes */
+		if (w > ANSWER_WINDOW_MAX_S * NS_PER_SEC)
+			return error("--answer-window: '%s' is too long (at most %ds)", arg,
+				     ANSWER_WINDOW_MAX_S);
 		o->mcfg.window = o->detcfg.window = w;
 		return 0;
 	case OPT_SET:

@@ -55,6 +55,8 @@ enum {
 	OPT_PORT = 1000, OPT_WINDOW, OPT_SET, OPT_CONFIG, OPT_DETECTORS,
 	OPT_MAX_OPEN, OPT_RATE_BUDGET, OPT_NO_PROGRESS, OPT_JOBS, OPT_ANALYSIS_LAST
 };
+/* --answer-window at most this many seconds (dnsvet-report(1)) */
+#define ANSWER_WINDOW_MAX_S 600
 #define ANALYSIS_LONGOPTS                                              \
 	{ "port", required_argument, NULL, OPT_PORT },                  \
 	{ "answer-window", required_argument, NULL, OPT_WINDOW },       \

@@ -661,7 +661,9 @@ int cmd_check(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	analysis_opts_init(&o);
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "hj:", longopts, NULL)) != -1) {
+		if (opt == 'j')
+			opt = OPT_JOBS;
 		switch (opt) {
 		case 'h':
 			fputs(cmd_check_usage, stdout);

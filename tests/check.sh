@@ -34,6 +34,13 @@ printf 'queries == %s\nresponses == %s\nunanswered == %s\nanswered_ratio >= 100%
 check_eq "healthy: counts match the ground truth" 0 $?
 "$DNSVET" check - <"$H" >/dev/null 2>&1
 check_eq "standard input: exit 0" 0 $?
+# -j, as --help says (it was only --jobs until 2026-12-03)
+for j in '-j 2' '--jobs 3'; do
+	"$DNSVET" check --json $j --rules "$RULES" "$U" >"$T/j.json" 2>"$T/err"
+	check_eq "check $j: exit 1, as with one process" 1 $?
+	"$DNSVET" check --json --rules "$RULES" "$U" >"$T/j1.json" 2>/dev/null
+	check "check $j: the same JSON as one process" cmp -s "$T/j1.json" "$T/j.json"
+done
 
 # ---- failing traces ---------------------------------------------------------
 # What check says about retry-timeout.pcap must be what report says about it,
@@ -135,6 +142,9 @@ check_eq "unwritable JUnit file: exit 2" 2 $?
 printf 'ptr-flood off\n' >"$T/p.rules"
 "$DNSVET" check --detectors unanswered --rules "$T/p.rules" "$H" >/dev/null 2>"$T/err"
 check_eq "rule on a detector --detectors leaves out: exit 2" 2 $?
+"$DNSVET" check --answer-window 601s "$H" >/dev/null 2>"$T/err"
+check_eq "--answer-window over 600s: exit 2" 2 $?
+check "--answer-window over 600s: says why" grep -q "'601s' is too long (at most 600s)" "$T/err"
 check "--help fits one screen (<= 24 lines)" test "$("$DNSVET" check --help | wc -l)" -le 24
 check "dnsvet help check" sh -c "'$DNSVET' help check | grep -q 'usage: dnsvet check'"
 
